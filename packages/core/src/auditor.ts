@@ -1,0 +1,113 @@
+import { channel } from 'node:diagnostics_channel';
+import { routeKind, type RouteKind } from './classify.js';
+import { DeliveryQueue } from './delivery/queue.js';
+import { AuthtrailError } from './errors.js';
+import { newEvent, observers } from './event.js';
+import { createObserver } from './observe.js';
+import { resolveOptions, type AuthtrailOptions, type ResolvedOptions } from './options.js';
+import { clean } from './redact.js';
+import { isEventType } from './taxonomy.js';
+import type { AuditEvent, AuditorStats, ManualEvent, RequestFacts } from './types.js';
+
+/** Published when building a request's event threw inside authtrail: `{ error }`. */
+export const auditErrorChannel = channel('authtrail:error');
+
+/** An audit pipeline: adapters hand it request facts, apps record manual events. */
+export interface Auditor {
+  /** Records a manual event now. Throws `ERR_AUTHTRAIL_INVALID_EVENT` for a type of the wrong shape. */
+  record(event: ManualEvent): AuditEvent;
+  /** Turns the facts of a finished request into an event, if it is an auth event. Never throws. */
+  observe(facts: RequestFacts): void;
+  /** Which relying-party route a URL is (adapters use it to capture what they need early). */
+  routeKind(url: string): RouteKind | undefined;
+  /** Resolves once every event recorded so far reached every sink. */
+  flush(): Promise<void>;
+  /** Flushes, then closes the sinks. Later events are dropped and counted. */
+  close(): Promise<void>;
+  stats(): AuditorStats;
+  readonly options: ResolvedOptions;
+}
+
+let ephemeralNoticeShown = false;
+
+/**
+ * Creates an auditor. Options are validated here, once: a broken configuration throws an
+ * `AuthtrailError` with code `ERR_AUTHTRAIL_INVALID_OPTIONS` that lists every problem.
+ * @example
+ * const auditor = createAuditor({ service: 'billing-api', sinks: [fileSink('audit.jsonl')] });
+ * auditor.record({ type: 'authn.mfa_enroll.success', user: { id: 'u-42' } });
+ */
+export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Auditor {
+  const o = resolveOptions(options, adapter);
+  if (o.ephemeralKey && !ephemeralNoticeShown) {
+    ephemeralNoticeShown = true;
+    process.emitWarning(
+      'authtrail: no fingerprint key configured (keys.fingerprint or AUTHTRAIL_FINGERPRINT_KEY); ' +
+        'using a random key, so token fingerprints will not match across restarts or instances.',
+      { code: 'AUTHTRAIL_EPHEMERAL_KEY' },
+    );
+  }
+  const queue = new DeliveryQueue(o.sinks, o.delivery);
+  const build = createObserver(o);
+  const observer = observers(o);
+  let closed = false;
+  let errors = 0;
+
+  return {
+    options: o,
+    routeKind: (url) => routeKind(o.routes, url),
+    observe(facts) {
+      if (closed) {
+        queue.counters.dropped++;
+        return;
+      }
+      try {
+        const event = build(facts);
+        if (event) queue.push(event);
+      } catch (error) {
+        errors++;
+        if (auditErrorChannel.hasSubscribers) auditErrorChannel.publish({ error });
+      }
+    },
+    record(input) {
+      if (closed) throw new AuthtrailError('ERR_AUTHTRAIL_CLOSED', 'authtrail: record() after close()');
+      if (input === null || typeof input !== 'object' || !isEventType(input.type)) {
+        throw new AuthtrailError(
+          'ERR_AUTHTRAIL_INVALID_EVENT',
+          `authtrail: event type ${JSON.stringify((input as { type?: unknown } | null)?.type)} is not of the form <category>.<action>.<success|failure|detected>, e.g. "authn.mfa_enroll.success"`,
+        );
+      }
+      const role = input.observer?.role === 'op' || input.observer?.role === 'rp' ? input.observer.role : 'rs';
+      const event = newEvent(observer[role], input.type, Date.now());
+      for (const key of MANUAL_FIELDS) {
+        if (input[key] !== undefined) (event as unknown as Record<string, unknown>)[key] = sanitize(input[key], o.limits.maxStringLength, 0);
+      }
+      queue.push(event);
+      return event;
+    },
+    flush: () => queue.flush(),
+    async close() {
+      closed = true;
+      await queue.close();
+    },
+    stats: () => ({ ...queue.counters, errors, queued: queue.depth }),
+  };
+}
+
+const MANUAL_FIELDS = ['reason', 'error', 'user', 'client', 'oauth', 'session', 'flow', 'http', 'source', 'trace'] as const;
+
+/** Manual events come from app code: keep plain data only, bounded and free of control characters. */
+function sanitize(value: unknown, max: number, depth: number): unknown {
+  if (typeof value === 'string') return clean(value, max);
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
+  if (value === null || typeof value !== 'object' || depth > 4) return undefined;
+  if (Array.isArray(value)) return value.slice(0, 100).map((v) => sanitize(v, max, depth + 1));
+  const out: Record<string, unknown> = {};
+  let n = 0;
+  for (const key of Object.keys(value)) {
+    if (++n > 50) break;
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') continue;
+    out[clean(key, 64) ?? ''] = sanitize((value as Record<string, unknown>)[key], max, depth + 1);
+  }
+  return out;
+}

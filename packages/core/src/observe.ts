@@ -1,0 +1,243 @@
+import { pathOf, routeKind, type RouteKind } from './classify.js';
+import { newEvent, observers } from './event.js';
+import { loginFailure, oauthErrorCode } from './login-failure.js';
+import type { ResolvedOptions } from './options.js';
+import { clean, cleanList, keyedHash, redactQuery } from './redact.js';
+import { EventTypes as T, Reasons as R, type Reason } from './taxonomy.js';
+import { bearerToken, inspectToken, numericDate, type TokenShape } from './token.js';
+import type { AuditEvent, Claims, HeaderBag, RequestFacts } from './types.js';
+
+const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/;
+const MAX_FORWARDED = 8;
+
+function header(headers: HeaderBag, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Builds the audit event of one finished request, or `undefined` when it is not an auth event. */
+export function createObserver(o: ResolvedOptions): (facts: RequestFacts) => AuditEvent | undefined {
+  const observer = observers(o);
+  const max = o.limits.maxStringLength;
+  const hash = (value: string) => keyedHash(o.fingerprintKey, value);
+
+  function common(event: AuditEvent, f: RequestFacts): AuditEvent {
+    const url = typeof f.url === 'string' ? f.url : '/';
+    const q = url.indexOf('?');
+    event.http = {
+      request_id: clean(header(f.headers, o.requestIdHeader), 128),
+      method: clean(f.method, 16) ?? 'UNKNOWN',
+      route: clean(f.route, 256),
+      path: clean(pathOf(url), 1024) ?? '/',
+      query: q === -1 ? undefined : redactQuery(url.slice(q + 1), o.queryAllowList, 1024),
+      status: f.status,
+      duration_ms: Math.round(f.durationMs * 1000) / 1000,
+    };
+    const xff = header(f.headers, 'x-forwarded-for');
+    event.source = {
+      ip: clean(f.ip, 64),
+      forwarded: xff === undefined ? undefined : cleanList(xff.replace(/\s/g, '').replace(/,/g, ' '), MAX_FORWARDED, 64),
+      user_agent: clean(header(f.headers, 'user-agent'), max),
+    };
+    const tp = header(f.headers, 'traceparent');
+    const m = tp === undefined ? null : TRACEPARENT.exec(tp);
+    if (m) event.trace = { id: m[1]!, span_id: m[2]! };
+    return event;
+  }
+
+  function user(claims: Claims | undefined): AuditEvent['user'] {
+    if (!claims) return undefined;
+    const sub = clean(claims.sub, 256);
+    const roles = cleanList(claims[o.rolesClaim], 50, 128);
+    if (sub === undefined && roles === undefined) return undefined;
+    if (o.pseudonymize) {
+      return { hash: sub === undefined ? undefined : keyedHash(o.pseudonymKey!, sub), roles };
+    }
+    return {
+      id: sub,
+      name: o.profile ? clean(claims.name, max) : undefined,
+      email: o.profile ? clean(claims.email, max) : undefined,
+      roles,
+    };
+  }
+
+  function client(id: unknown): AuditEvent['client'] {
+    const c = clean(Array.isArray(id) ? id[0] : id, 256);
+    return c === undefined ? undefined : { id: c };
+  }
+
+  function api(f: RequestFacts): AuditEvent | undefined {
+    const token = bearerToken(f.headers.authorization);
+    const status = f.status;
+    const challenge = status >= 400 && f.response ? parseChallenge(f.response.getHeader('www-authenticate')) : undefined;
+    // Requests without a bearer token are auth events only when the app refused them.
+    if (token === undefined && status !== 401 && status !== 403) return undefined;
+
+    const shape: TokenShape | undefined = token ? inspectToken(token, o.limits.maxTokenLength) : undefined;
+    const verified = f.tokenClaims !== undefined;
+    const claims = f.tokenClaims ?? (shape?.kind === 'jwt' ? shape.claims : undefined);
+    const jwtHeader = f.tokenHeader ?? (shape?.kind === 'jwt' ? shape.header : undefined);
+
+    let type: string = T.API_ACCESS_SUCCESS;
+    let reason: Reason | undefined;
+    if (status === 401 || challenge?.error === 'invalid_token' || (status === 400 && challenge?.error === 'invalid_request')) {
+      type = T.API_AUTHN_FAILURE;
+      reason = authnReason(token, shape, claims, jwtHeader, challenge?.description, f.startTime);
+    } else if (status === 403 || challenge?.error === 'insufficient_scope') {
+      type = T.API_AUTHZ_FAILURE;
+      reason = challenge?.error === 'insufficient_scope' ? R.INSUFFICIENT_SCOPE : R.FORBIDDEN;
+    }
+
+    const e = common(newEvent(observer.rs, type, f.startTime), f);
+    e.reason = reason;
+    if (reason !== undefined && challenge?.error !== undefined) e.error = { code: challenge.error };
+    if (claims) {
+      e.user = user(claims);
+      e.client = client(claims.client_id ?? claims.azp ?? claims.cid);
+    }
+    if (token) {
+      const exp = numericDate(claims?.exp);
+      e.oauth = {
+        issuer: clean(claims?.iss, max),
+        scope: cleanList(claims?.scope ?? claims?.scp, 100, 128),
+        audience: cleanList(claims?.aud, 20, 256),
+        grant_type: undefined,
+        token: {
+          type: 'access_token',
+          fingerprint: hash(token),
+          expires_at: exp === undefined || Math.abs(exp) > 8.64e12 ? undefined : new Date(exp * 1000).toISOString(),
+          verified,
+          alg: clean(jwtHeader?.alg, 32),
+        },
+      };
+    }
+    return e;
+  }
+
+  function callbackParams(f: RequestFacts): { state?: string; error?: string } {
+    const q = f.url.indexOf('?');
+    const query = q === -1 ? undefined : new URLSearchParams(f.url.slice(q + 1, q + 1 + 16_384));
+    const body = f.body !== null && typeof f.body === 'object' ? (f.body as Record<string, unknown>) : undefined;
+    const pick = (name: string) => {
+      const fromBody = body?.[name];
+      return typeof fromBody === 'string' ? fromBody : (query?.get(name) ?? undefined);
+    };
+    return { state: pick('state'), error: pick('error') };
+  }
+
+  function rp(f: RequestFacts, kind: RouteKind): AuditEvent {
+    const ok = f.status < 400;
+    const redirected = f.status >= 300 && f.status < 400;
+    let e: AuditEvent;
+    switch (kind) {
+      case 'login': {
+        e = common(newEvent(observer.rp, ok ? T.LOGIN_START_SUCCESS : T.LOGIN_START_FAILURE, f.startTime), f);
+        if (redirected) {
+          const auth = parseUrl(f.response?.getHeader('location'));
+          if (auth) {
+            e.client = client(auth.searchParams.get('client_id'));
+            e.oauth = { scope: cleanList(auth.searchParams.get('scope'), 100, 128) };
+            const state = auth.searchParams.get('state');
+            if (state) e.flow = { id: hash(state) };
+          }
+        } else if (!ok) {
+          e.reason = f.status >= 500 ? R.SERVER_ERROR : R.UNKNOWN;
+        }
+        return e;
+      }
+      case 'callback': {
+        const params = callbackParams(f);
+        const success = ok && f.transaction !== false && params.error === undefined;
+        e = common(newEvent(observer.rp, success ? T.LOGIN_SUCCESS : T.LOGIN_FAILURE, f.startTime), f);
+        if (params.state) e.flow = { id: hash(params.state) };
+        if (success) {
+          sessionIdentity(e, f);
+        } else if (ok && f.transaction === false) {
+          e.reason = R.MISSING_TRANSACTION; // a stale or replayed callback the library redirected away
+        } else {
+          const { reason, code } = loginFailure(f.error, params.error, f.status);
+          e.reason = reason;
+          if (code !== undefined) e.error = { code };
+        }
+        return e;
+      }
+      case 'logout':
+      case 'backchannel_logout': {
+        e = common(newEvent(observer.rp, ok ? T.LOGOUT_SUCCESS : T.LOGOUT_FAILURE, f.startTime), f);
+        sessionIdentity(e, f);
+        if (!ok) {
+          e.reason = f.status >= 500 ? R.SERVER_ERROR : R.UNKNOWN;
+          const code = oauthErrorCode((f.error as { error?: unknown } | undefined)?.error);
+          if (code !== undefined) e.error = { code };
+        }
+        return e;
+      }
+    }
+  }
+
+  function sessionIdentity(e: AuditEvent, f: RequestFacts): void {
+    e.user = user(f.user ?? f.idTokenClaims);
+    const id = f.idTokenClaims;
+    if (!id) return;
+    e.client = client(id.azp ?? id.aud);
+    const issuer = clean(id.iss, max);
+    if (issuer !== undefined) e.oauth = { issuer };
+    const sid = clean(id.sid, 256);
+    if (sid !== undefined) e.session = { id: hash(sid) };
+  }
+
+  return function observe(f: RequestFacts): AuditEvent | undefined {
+    const kind = routeKind(o.routes, f.url);
+    return kind === undefined ? api(f) : rp(f, kind);
+  };
+}
+
+function authnReason(
+  token: string | undefined,
+  shape: TokenShape | undefined,
+  claims: Claims | undefined,
+  jwtHeader: Claims | undefined,
+  description: string | undefined,
+  now: number,
+): Reason {
+  if (token === undefined) return R.TOKEN_MISSING;
+  if (shape?.kind === 'malformed') return R.TOKEN_MALFORMED;
+  // The verifier's own words first (RFC 6750 error_description), then what the claims show.
+  if (description) {
+    if (/\bexp\b|expired/i.test(description)) return R.TOKEN_EXPIRED;
+    if (/\bnbf\b|not yet valid|not active/i.test(description)) return R.TOKEN_NOT_YET_VALID;
+    if (/\balg\b|algorithm/i.test(description)) return R.ALG_NOT_ALLOWED;
+    if (/signature/i.test(description)) return R.SIGNATURE_INVALID;
+    if (/\biss\b|issuer/i.test(description)) return R.ISSUER_MISMATCH;
+    if (/\baud\b|audience/i.test(description)) return R.AUDIENCE_MISMATCH;
+    if (/revoked/i.test(description)) return R.TOKEN_REVOKED;
+  }
+  if (jwtHeader?.alg === 'none') return R.ALG_NOT_ALLOWED;
+  const seconds = now / 1000;
+  const exp = numericDate(claims?.exp);
+  if (exp !== undefined && exp <= seconds) return R.TOKEN_EXPIRED;
+  const nbf = numericDate(claims?.nbf);
+  if (nbf !== undefined && nbf > seconds) return R.TOKEN_NOT_YET_VALID;
+  return R.TOKEN_INVALID;
+}
+
+const CHALLENGE_ERRORS = new Set(['invalid_request', 'invalid_token', 'insufficient_scope']);
+
+/** The `error` and `error_description` of a Bearer `WWW-Authenticate` challenge (RFC 6750 §3). */
+function parseChallenge(value: unknown): { error?: string; description?: string } | undefined {
+  const s = Array.isArray(value) ? value.join(', ') : value;
+  if (typeof s !== 'string' || !/^\s*bearer\b/i.test(s)) return undefined;
+  const bounded = s.length > 2048 ? s.slice(0, 2048) : s;
+  const error = /\berror="?([a-z_]+)"?/i.exec(bounded)?.[1];
+  const description = /\berror_description="((?:[^"\\]|\\.)*)"/i.exec(bounded)?.[1];
+  return { error: error !== undefined && CHALLENGE_ERRORS.has(error) ? error : undefined, description };
+}
+
+function parseUrl(value: unknown): URL | undefined {
+  if (typeof value !== 'string' || value.length > 16_384) return undefined;
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}

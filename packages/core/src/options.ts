@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { invalidOptions, type OptionIssue } from './errors.js';
+import { compileRoutes, type RouteKind, type RouteOptions } from './classify.js';
+import { stdoutSink } from './sinks/stdout.js';
+import type { Sink } from './types.js';
+
+/** Options of {@link createAuditor} and of every adapter. */
+export interface AuthtrailOptions {
+  /** Name of this service in `observer.service`. @default env OTEL_SERVICE_NAME, npm_package_name, else 'app' */
+  service?: string;
+  /** Where events go. @default [stdoutSink()] */
+  sinks?: Sink[];
+  /**
+   * Relying-party routes to recognise. A preset name, or paths named as in express-openid-connect's
+   * own `routes` option (pass the same object you give `auth()`); `false` turns a route off.
+   * @default 'express-openid-connect' (`/login`, `/callback`, `/logout`, `/backchannel-logout`)
+   */
+  routes?: 'express-openid-connect' | RouteOptions;
+  /**
+   * Keys for keyed hashes, each at least 32 bytes (a string of 32+ characters or a Uint8Array).
+   * `fingerprint` keys token fingerprints and hashed state/session ids: share it across instances
+   * to correlate them. @default env AUTHTRAIL_FINGERPRINT_KEY, else a random key per process
+   */
+  keys?: { fingerprint?: string | Uint8Array; pseudonym?: string | Uint8Array };
+  /** Log users as `user.hash` (keyed HMAC of the subject, needs `keys.pseudonym`) instead of `user.id`. @default false */
+  pseudonymize?: boolean;
+  /** Also log `user.name` and `user.email` (not with `pseudonymize`). @default false */
+  profile?: boolean;
+  /** Claim that holds the user's roles. @default 'roles' */
+  rolesClaim?: string;
+  /** Query parameters logged with their value; every other value becomes `[redacted]`. @default ['error'] */
+  queryAllowList?: string[];
+  /** Request header carrying a request id, logged as `http.request_id`. @default 'x-request-id' */
+  requestIdHeader?: string;
+  /** Delivery queue bounds. */
+  delivery?: {
+    /** Events held at most; beyond it events are dropped and counted. @default 10000 */
+    maxQueue?: number;
+    /** Events handed to sinks in one write at most. @default 512 */
+    maxBatch?: number;
+    /** How long the first queued event may wait for others before a write. @default 0 (next event-loop turn) */
+    maxWaitMs?: number;
+  };
+  /** Bounds on untrusted input. */
+  limits?: {
+    /** Longer bearer tokens are not decoded (reason `token_malformed`). @default 16384 */
+    maxTokenLength?: number;
+    /** Longest string field kept (user agent, claims ...). @default 512 */
+    maxStringLength?: number;
+  };
+}
+
+/** Options as core uses them: complete, validated, frozen. */
+export interface ResolvedOptions {
+  readonly service: string;
+  readonly instance: string;
+  readonly adapter: string;
+  readonly sinks: readonly Sink[];
+  readonly routes: ReadonlyMap<string, RouteKind>;
+  readonly fingerprintKey: Buffer;
+  readonly ephemeralKey: boolean;
+  readonly pseudonymKey: Buffer | undefined;
+  readonly pseudonymize: boolean;
+  readonly profile: boolean;
+  readonly rolesClaim: string;
+  readonly queryAllowList: ReadonlySet<string>;
+  readonly requestIdHeader: string;
+  readonly delivery: { readonly maxQueue: number; readonly maxBatch: number; readonly maxWaitMs: number };
+  readonly limits: { readonly maxTokenLength: number; readonly maxStringLength: number };
+}
+
+const TOP_LEVEL = new Set([
+  'service', 'sinks', 'routes', 'keys', 'pseudonymize', 'profile', 'rolesClaim', 'queryAllowList',
+  'requestIdHeader', 'delivery', 'limits',
+]);
+// Adapters add their own options (`auditor`, ...) and pass the rest here.
+const ADAPTER_KEYS = new Set(['auditor']);
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '...' : value);
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+/**
+ * Validates options and fills in defaults: the only place defaults live. Throws one
+ * `AuthtrailError` (`ERR_AUTHTRAIL_INVALID_OPTIONS`) listing every problem found.
+ */
+export function resolveOptions(input: unknown, adapter = 'core', env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  const issues: OptionIssue[] = [];
+  const bad = (path: string, value: unknown, fix: string) =>
+    issues.push({ path, received: describe(value), fix });
+
+  if (input !== undefined && (input === null || typeof input !== 'object' || Array.isArray(input))) {
+    throw invalidOptions([{ path: 'options', received: describe(input), fix: 'pass an options object or nothing' }]);
+  }
+  const o = (input ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!TOP_LEVEL.has(key) && !ADAPTER_KEYS.has(key)) {
+      bad(key, o[key], `unknown option; known options are ${[...TOP_LEVEL].join(', ')}`);
+    }
+  }
+
+  const service = o.service ?? env.OTEL_SERVICE_NAME ?? env.npm_package_name ?? 'app';
+  if (typeof service !== 'string' || service === '') bad('service', o.service, 'use a non-empty string such as "billing-api"');
+
+  let sinks: Sink[] = [];
+  if (o.sinks === undefined) sinks = [stdoutSink()];
+  else if (!Array.isArray(o.sinks) || o.sinks.length === 0) {
+    bad('sinks', o.sinks, 'use a non-empty array such as [stdoutSink()] or [fileSink("audit.log")]');
+  } else {
+    o.sinks.forEach((s: unknown, i) => {
+      if (s === null || typeof s !== 'object' || typeof (s as Sink).write !== 'function') {
+        bad(`sinks[${i}]`, s, 'use a sink such as stdoutSink(), fileSink(path), memorySink() or callbackSink(fn)');
+      } else sinks.push(s as Sink);
+    });
+  }
+
+  let routes: ReadonlyMap<string, RouteKind> = new Map();
+  try {
+    routes = compileRoutes(o.routes as AuthtrailOptions['routes']);
+  } catch (err) {
+    for (const issue of (err as { issues?: OptionIssue[] }).issues ?? []) issues.push(issue);
+  }
+
+  const keys = (o.keys ?? {}) as Record<string, unknown>;
+  if (o.keys !== undefined && (o.keys === null || typeof o.keys !== 'object')) {
+    bad('keys', o.keys, 'use { fingerprint?: string, pseudonym?: string }');
+  }
+  const readKey = (name: string, value: unknown): Buffer | undefined => {
+    if (value === undefined) return undefined;
+    const buf = typeof value === 'string' ? Buffer.from(value) : value instanceof Uint8Array ? Buffer.from(value) : undefined;
+    if (!buf || buf.length < 32) {
+      bad(`keys.${name}`, typeof value === 'string' ? `a string of ${value.length} characters` : value, 'use at least 32 bytes of secret, e.g. `openssl rand -base64 32`');
+      return undefined;
+    }
+    return buf;
+  };
+  const fromEnv = keys.fingerprint === undefined ? env.AUTHTRAIL_FINGERPRINT_KEY : undefined;
+  const fingerprintKey = readKey(fromEnv !== undefined ? 'fingerprint (from AUTHTRAIL_FINGERPRINT_KEY)' : 'fingerprint', keys.fingerprint ?? fromEnv);
+  const pseudonymKey = readKey('pseudonym', keys.pseudonym);
+
+  const bool = (name: string, fallback: boolean): boolean => {
+    const v = o[name];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'boolean') bad(name, v, 'use true or false');
+    return v === true;
+  };
+  const pseudonymize = bool('pseudonymize', false);
+  const profile = bool('profile', false);
+  if (pseudonymize && !pseudonymKey && keys.pseudonym === undefined) {
+    bad('keys.pseudonym', undefined, 'pseudonymize needs a stable secret of 32+ bytes so pseudonyms stay the same across restarts and instances');
+  }
+  if (pseudonymize && profile) bad('profile', true, 'profile logs names and e-mails, which pseudonymize exists to hide: turn one off');
+
+  const str = (name: string, fallback: string): string => {
+    const v = o[name];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string' || v === '') bad(name, v, 'use a non-empty string');
+    return String(v);
+  };
+  const rolesClaim = str('rolesClaim', 'roles');
+  const requestIdHeader = str('requestIdHeader', 'x-request-id').toLowerCase();
+
+  let queryAllowList: string[] = ['error'];
+  if (o.queryAllowList !== undefined) {
+    if (!Array.isArray(o.queryAllowList) || o.queryAllowList.some((q) => typeof q !== 'string')) {
+      bad('queryAllowList', o.queryAllowList, 'use an array of parameter names, e.g. ["page", "sort"]');
+    } else queryAllowList = o.queryAllowList as string[];
+  }
+
+  const int = (path: string, group: unknown, name: string, fallback: number, min: number, max: number): number => {
+    const v = (group as Record<string, unknown> | undefined)?.[name];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      bad(`${path}.${name}`, v, `use a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return v;
+  };
+  for (const group of ['delivery', 'limits'] as const) {
+    if (o[group] !== undefined && (o[group] === null || typeof o[group] !== 'object')) bad(group, o[group], 'use an object');
+  }
+  const delivery = Object.freeze({
+    maxQueue: int('delivery', o.delivery, 'maxQueue', 10_000, 1, 10_000_000),
+    maxBatch: int('delivery', o.delivery, 'maxBatch', 512, 1, 100_000),
+    maxWaitMs: int('delivery', o.delivery, 'maxWaitMs', 0, 0, 60_000),
+  });
+  const limits = Object.freeze({
+    maxTokenLength: int('limits', o.limits, 'maxTokenLength', 16_384, 64, 1_048_576),
+    maxStringLength: int('limits', o.limits, 'maxStringLength', 512, 16, 65_536),
+  });
+
+  if (issues.length > 0) throw invalidOptions(issues);
+
+  return Object.freeze({
+    service: service as string,
+    instance: `${hostname()}/${process.pid}`,
+    adapter,
+    sinks: Object.freeze(sinks),
+    routes,
+    fingerprintKey: fingerprintKey ?? randomBytes(32),
+    ephemeralKey: fingerprintKey === undefined,
+    pseudonymKey,
+    pseudonymize,
+    profile,
+    rolesClaim,
+    queryAllowList: new Set(queryAllowList),
+    requestIdHeader,
+    delivery,
+    limits,
+  });
+}

@@ -1,0 +1,80 @@
+/**
+ * The event taxonomy: `type` is `<category>.<action>.<outcome>`. The failure detail lives in
+ * `reason` (one of {@link Reasons}) and `error.code` (the OAuth error), never in the name.
+ */
+export const EventTypes = {
+  LOGIN_START_SUCCESS: 'authn.login_start.success',
+  LOGIN_START_FAILURE: 'authn.login_start.failure',
+  LOGIN_SUCCESS: 'authn.login.success',
+  LOGIN_FAILURE: 'authn.login.failure',
+  LOGOUT_SUCCESS: 'authn.logout.success',
+  LOGOUT_FAILURE: 'authn.logout.failure',
+  AUTHORIZE_SUCCESS: 'oauth.authorize.success',
+  AUTHORIZE_FAILURE: 'oauth.authorize.failure',
+  CONSENT_GRANT_SUCCESS: 'oauth.consent_grant.success',
+  CONSENT_GRANT_FAILURE: 'oauth.consent_grant.failure',
+  CONSENT_REVOKE_SUCCESS: 'oauth.consent_revoke.success',
+  CONSENT_REVOKE_FAILURE: 'oauth.consent_revoke.failure',
+  TOKEN_ISSUE_SUCCESS: 'oauth.token_issue.success',
+  TOKEN_ISSUE_FAILURE: 'oauth.token_issue.failure',
+  TOKEN_REFRESH_SUCCESS: 'oauth.token_refresh.success',
+  TOKEN_REFRESH_FAILURE: 'oauth.token_refresh.failure',
+  TOKEN_REUSE_DETECTED: 'oauth.token_reuse.detected',
+  TOKEN_REVOKE_SUCCESS: 'oauth.token_revoke.success',
+  TOKEN_REVOKE_FAILURE: 'oauth.token_revoke.failure',
+  TOKEN_INTROSPECT_SUCCESS: 'oauth.token_introspect.success',
+  TOKEN_INTROSPECT_FAILURE: 'oauth.token_introspect.failure',
+  USERINFO_SUCCESS: 'oauth.userinfo.success',
+  USERINFO_FAILURE: 'oauth.userinfo.failure',
+  API_ACCESS_SUCCESS: 'api.access.success',
+  API_AUTHN_FAILURE: 'api.authn.failure',
+  API_AUTHZ_FAILURE: 'api.authz.failure',
+  BRUTEFORCE_DETECTED: 'authn.bruteforce.detected',
+  DELIVERY_FAILURE: 'audit.delivery.failure',
+} as const;
+
+export type EventType = (typeof EventTypes)[keyof typeof EventTypes];
+
+/** Why an event failed. A fixed list: dashboards and detectors group by it. */
+export const Reasons = {
+  // relying party: login and callback
+  STATE_MISMATCH: 'state_mismatch',
+  NONCE_MISMATCH: 'nonce_mismatch',
+  MISSING_TRANSACTION: 'missing_transaction',
+  IDP_ERROR: 'idp_error',
+  CODE_EXCHANGE_FAILED: 'code_exchange_failed',
+  ID_TOKEN_INVALID: 'id_token_invalid',
+  // resource server: bearer tokens
+  TOKEN_MISSING: 'token_missing',
+  TOKEN_MALFORMED: 'token_malformed',
+  TOKEN_EXPIRED: 'token_expired',
+  TOKEN_NOT_YET_VALID: 'token_not_yet_valid',
+  SIGNATURE_INVALID: 'signature_invalid',
+  ISSUER_MISMATCH: 'issuer_mismatch',
+  AUDIENCE_MISMATCH: 'audience_mismatch',
+  ALG_NOT_ALLOWED: 'alg_not_allowed',
+  TOKEN_REVOKED: 'token_revoked',
+  TOKEN_INVALID: 'token_invalid',
+  INSUFFICIENT_SCOPE: 'insufficient_scope',
+  FORBIDDEN: 'forbidden',
+  // provider side
+  USER_DENIED: 'user_denied',
+  // anything else: the app failed in a way the response does not explain
+  SERVER_ERROR: 'server_error',
+  UNKNOWN: 'unknown',
+} as const;
+
+export type Reason = (typeof Reasons)[keyof typeof Reasons];
+
+export type Outcome = 'success' | 'failure' | 'detected';
+
+const TYPE_PATTERN = /^[a-z][a-z0-9_]{0,63}\.[a-z][a-z0-9_]{0,63}\.(success|failure|detected)$/;
+
+/** True when `type` has the `<category>.<action>.<outcome>` shape (custom types are allowed). */
+export function isEventType(type: unknown): type is string {
+  return typeof type === 'string' && TYPE_PATTERN.test(type);
+}
+
+export function outcomeOf(type: string): Outcome {
+  return type.slice(type.lastIndexOf('.') + 1) as Outcome;
+}

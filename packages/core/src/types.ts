@@ -1,0 +1,132 @@
+import type { EventType, Outcome, Reason } from './taxonomy.js';
+
+/** Which side wrote the event: the app using an OP, the provider itself, or an API. */
+export type ObserverRole = 'rp' | 'op' | 'rs';
+
+/** Schema 1 of the audit event. Every field but the first six is present only when known. */
+export interface AuditEvent {
+  schema: 1;
+  /** UUIDv7: sortable by time. */
+  id: string;
+  /** ISO-8601 UTC with milliseconds: when the request arrived (or the manual event was recorded). */
+  time: string;
+  type: EventType | (string & {});
+  outcome: Outcome;
+  observer: { role: ObserverRole; service: string; instance: string; adapter: string };
+  reason?: Reason | (string & {});
+  error?: { code: string };
+  user?: { id?: string; hash?: string; name?: string; email?: string; roles?: string[] };
+  client?: { id: string };
+  oauth?: {
+    issuer?: string;
+    scope?: string[];
+    audience?: string[];
+    grant_type?: string;
+    token?: TokenInfo;
+  };
+  session?: { id: string };
+  flow?: { id: string };
+  http?: {
+    request_id?: string;
+    method: string;
+    route?: string;
+    path: string;
+    query?: string;
+    status: number;
+    duration_ms: number;
+  };
+  source?: { ip?: string; forwarded?: string[]; user_agent?: string };
+  trace?: { id: string; span_id: string };
+  seq?: number;
+  chain?: { prev: string; hash: string };
+}
+
+export interface TokenInfo {
+  type: 'access_token' | 'id_token' | 'refresh_token' | (string & {});
+  /** Keyed HMAC-SHA-256 of the token, base64url, 128 bits. Never the token. */
+  fingerprint: string;
+  expires_at?: string;
+  /** True only when the app's own verifier (or authtrail's) checked the signature. */
+  verified: boolean;
+  alg?: string;
+}
+
+/** Header bag as Node gives it (`req.headers`). Core reads single names from it, never iterates. */
+export type HeaderBag = Readonly<Record<string, string | string[] | undefined>>;
+
+/** Claims object as an app's auth layer established it. Read field by field; never copied. */
+export type Claims = Readonly<Record<string, unknown>>;
+
+/**
+ * What an adapter knows about one finished request, in framework-neutral terms. Adapters fill it
+ * with references (no copies); core reads only the fields it needs.
+ */
+export interface RequestFacts {
+  /** `Date.now()` when the request arrived. */
+  startTime: number;
+  durationMs: number;
+  method: string;
+  /** Full URL path as received, query string included (`req.originalUrl`, `ctx.originalUrl`). */
+  url: string;
+  /** Matched route template, e.g. `/items/:id`, when the framework knows it. */
+  route?: string;
+  status: number;
+  /** The client went away before the response was complete. */
+  aborted?: boolean;
+  headers: HeaderBag;
+  /** The response, for headers by name (Node's `ServerResponse`). Read only on auth events. */
+  response?: { getHeader(name: string): unknown };
+  ip?: string;
+  /** Parsed request body, when the app (or its auth library) parsed one. Read only on auth routes. */
+  body?: unknown;
+  /** The error the app or its auth library raised for this request, if any. */
+  error?: unknown;
+  /** Identity the app established: verified claims (express-openid-connect's `req.oidc.user`). */
+  user?: Claims;
+  /** ID token claims of the session (express-openid-connect's `req.oidc.idTokenClaims`). */
+  idTokenClaims?: Claims;
+  /** Claims and header of a bearer token the app's own verifier accepted (`req.auth`). */
+  tokenClaims?: Claims;
+  tokenHeader?: Claims;
+  /**
+   * Relying-party transaction: true when the callback found its login transaction (express-openid-
+   * connect sets `req.openidState`), false when it did not, undefined when unknown.
+   */
+  transaction?: boolean;
+}
+
+/** A batch handed to sinks: events plus their JSON-lines encoding, computed once per batch. */
+export interface Batch {
+  readonly events: readonly AuditEvent[];
+  /** JSON lines, one event a line, each ending in `\n`. Computed on first call, then reused. */
+  lines(): string;
+}
+
+/** Where events go. `write` may return a promise; the queue waits for it before the next batch. */
+export interface Sink {
+  readonly name: string;
+  write(batch: Batch): void | Promise<void>;
+  flush?(): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** Counters of the delivery pipeline. */
+export interface AuditorStats {
+  /** Events accepted into the queue. */
+  enqueued: number;
+  /** Events every sink accepted. */
+  delivered: number;
+  /** Events dropped because the queue was full. */
+  dropped: number;
+  /** Sink writes that threw or rejected (their events are counted in `failed`). */
+  failed: number;
+  /** Requests whose auditing threw inside authtrail (the response was not affected). */
+  errors: number;
+  /** Events waiting in the queue now. */
+  queued: number;
+}
+
+/** A manual event: `type` is required; schema, id, time, outcome and observer are filled in. */
+export type ManualEvent = Partial<Omit<AuditEvent, 'schema' | 'id'>> & {
+  type: AuditEvent['type'];
+};

@@ -1,0 +1,100 @@
+import { createAuditor, type Auditor, type AuthtrailOptions, type Claims } from '@authtrail/core';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+
+/** Options of {@link authtrail}: every core option, or an `auditor` to share one between apps. */
+export interface ExpressAuthtrailOptions extends AuthtrailOptions {
+  /** Use this auditor instead of creating one (the other options are then ignored). */
+  auditor?: Auditor;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The auditor of this request: `req.audit.record({ type: 'authn.mfa.success', ... })`. */
+    audit: Auditor;
+  }
+}
+
+const ERROR = Symbol.for('authtrail.error');
+const SESSION = Symbol.for('authtrail.session');
+
+/** What authtrail reads from the request as other middleware left it. */
+interface Seen {
+  [ERROR]?: unknown;
+  [SESSION]?: { user?: Claims; idTokenClaims?: Claims };
+  oidc?: { user?: Claims; idTokenClaims?: Claims };
+  auth?: { payload?: Claims; header?: Claims };
+  openidState?: unknown;
+}
+
+/**
+ * Audits an Express app: one event per login start, callback, logout and bearer-token request.
+ * Mount it before express-openid-connect's `auth()` and your routes.
+ * @example
+ * app.use(authtrail());
+ * app.use(auth({ ... }));
+ * // routes ...
+ * app.use(authtrail.errors());
+ */
+function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
+  const { auditor: shared, ...rest } = options;
+  const auditor = shared ?? createAuditor(rest, 'express');
+
+  return function authtrailMiddleware(req, res, next) {
+    const startTime = Date.now();
+    const t0 = performance.now();
+    const kind = auditor.routeKind(req.originalUrl);
+    // express-openid-connect clears the session before the logout redirect: keep who it was.
+    if (kind === 'logout') keepSessionOnAssign(req);
+    req.audit = auditor;
+    res.once('close', () => {
+      const seen = req as unknown as Seen;
+      const session = kind === undefined ? undefined : (seen[SESSION] ?? seen.oidc);
+      auditor.observe({
+        startTime,
+        durationMs: performance.now() - t0,
+        method: req.method,
+        url: req.originalUrl,
+        route: req.route?.path,
+        status: res.statusCode,
+        aborted: !res.writableFinished,
+        headers: req.headers,
+        response: res,
+        ip: req.ip,
+        body: kind === undefined ? undefined : req.body,
+        error: seen[ERROR],
+        user: session?.user,
+        idTokenClaims: session?.idTokenClaims,
+        tokenClaims: seen.auth?.payload,
+        tokenHeader: seen.auth?.header,
+        transaction: kind === 'callback' ? seen.openidState !== undefined : undefined,
+      });
+    });
+    next();
+  };
+}
+
+function keepSessionOnAssign(req: Request): void {
+  let context: Seen['oidc'];
+  Object.defineProperty(req, 'oidc', {
+    configurable: true,
+    enumerable: true,
+    get: () => context,
+    set(value: Seen['oidc']) {
+      context = value;
+      (req as unknown as Seen)[SESSION] = { user: value?.user, idTokenClaims: value?.idTokenClaims };
+    },
+  });
+}
+
+/**
+ * Error companion: mount after your routes so callback failures carry their exact reason
+ * (`state_mismatch`, `idp_error` ...). It only notes the error and passes it on.
+ */
+function errors(): ErrorRequestHandler {
+  return function authtrailErrors(err, req, _res, next) {
+    (req as unknown as Seen)[ERROR] = err;
+    next(err);
+  };
+}
+
+export const authtrail: typeof create & { errors: typeof errors } = Object.assign(create, { errors });
