@@ -9,20 +9,27 @@ export function oauthErrorCode(value: unknown): string | undefined {
 
 /**
  * Why a relying-party callback failed. `params.error` means the provider itself answered with an
- * error (`idp_error`). Otherwise the error the auth library raised decides: express-openid-connect
+ * error (`idp_error`); a state other than the transaction's is `state_mismatch`. Otherwise the
+ * error the auth library raised decides, and without one, whether a transaction came back: express-openid-connect
  * wraps openid-client / oauth4webapi errors in an http-errors 400 whose `error` is either an OAuth
  * error code from the token endpoint or an `OAUTH_*` code, and whose message names the check that
  * failed. Messages are read, never logged.
  */
 export function loginFailure(
   error: unknown,
-  idpError: string | undefined,
+  params: { state?: string; error?: string },
+  transaction: { state?: string } | undefined,
   status: number,
 ): { reason: Reason; code: string | undefined } {
-  if (idpError !== undefined) return { reason: Reasons.IDP_ERROR, code: oauthErrorCode(idpError) };
-  if (error === null || typeof error !== 'object') {
-    return { reason: status >= 500 ? Reasons.SERVER_ERROR : Reasons.UNKNOWN, code: undefined };
+  if (params.error !== undefined) return { reason: Reasons.IDP_ERROR, code: oauthErrorCode(params.error) };
+  if (transaction?.state !== undefined && params.state !== undefined && transaction.state !== params.state) {
+    return { reason: Reasons.STATE_MISMATCH, code: undefined };
   }
+  const fallback = {
+    reason: status >= 500 ? Reasons.SERVER_ERROR : transaction === undefined ? Reasons.MISSING_TRANSACTION : Reasons.UNKNOWN,
+    code: undefined,
+  };
+  if (error === null || typeof error !== 'object') return fallback;
   const e = error as { message?: unknown; error?: unknown; error_description?: unknown };
   const message = `${typeof e.message === 'string' ? e.message : ''} ${typeof e.error_description === 'string' ? e.error_description : ''}`;
   const code = typeof e.error === 'string' ? e.error : '';
@@ -43,5 +50,34 @@ export function loginFailure(
     return { reason: Reasons.ID_TOKEN_INVALID, code: undefined };
   }
   if (code.startsWith('OAUTH_')) return { reason: Reasons.CODE_EXCHANGE_FAILED, code: undefined };
-  return { reason: status >= 500 ? Reasons.SERVER_ERROR : Reasons.UNKNOWN, code: undefined };
+  return fallback;
+}
+
+const TRANSACTION_COOKIE = /(?:^|;\s*)_?auth_verification=([^;]*)/;
+
+/**
+ * The `state` and `nonce` of the login transaction the browser brought back, read from
+ * express-openid-connect's transaction cookie (`auth_verification`, signed JSON in clear).
+ * express-openid-connect drops the reason of a callback failure (a state mismatch reaches Express
+ * as a bare `OAUTH_INVALID_RESPONSE`), so comparing the expected state with the one received is
+ * the only way to name it. Only these two fields are read; the cookie also holds the PKCE
+ * verifier, which is never touched, and nothing from it is logged but a keyed hash of the nonce.
+ * `undefined` when the browser brought no transaction.
+ */
+export function readTransaction(cookieHeader: string | undefined): { state?: string; nonce?: string } | undefined {
+  if (cookieHeader === undefined) return undefined;
+  const m = TRANSACTION_COOKIE.exec(cookieHeader.length > 16_384 ? cookieHeader.slice(0, 16_384) : cookieHeader);
+  if (!m) return undefined;
+  try {
+    const raw = decodeURIComponent(m[1]!);
+    const value: unknown = JSON.parse(raw.slice(0, raw.indexOf('.') === -1 ? raw.length : raw.indexOf('.')));
+    if (value === null || typeof value !== 'object') return {};
+    const { state, nonce } = value as { state?: unknown; nonce?: unknown };
+    return {
+      state: typeof state === 'string' ? state : undefined,
+      nonce: typeof nonce === 'string' ? nonce : undefined,
+    };
+  } catch {
+    return {};
+  }
 }

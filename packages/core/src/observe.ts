@@ -1,6 +1,6 @@
 import { pathOf, routeKind, type RouteKind } from './classify.js';
 import { newEvent, observers } from './event.js';
-import { loginFailure, oauthErrorCode } from './login-failure.js';
+import { loginFailure, oauthErrorCode, readTransaction } from './login-failure.js';
 import type { ResolvedOptions } from './options.js';
 import { clean, cleanList, keyedHash, redactQuery } from './redact.js';
 import { EventTypes as T, Reasons as R, type Reason } from './taxonomy.js';
@@ -137,8 +137,9 @@ export function createObserver(o: ResolvedOptions): (facts: RequestFacts) => Aud
           if (auth) {
             e.client = client(auth.searchParams.get('client_id'));
             e.oauth = { scope: cleanList(auth.searchParams.get('scope'), 100, 128) };
-            const state = auth.searchParams.get('state');
-            if (state) e.flow = { id: hash(state) };
+            // The nonce, not the state: express-openid-connect's state is not random.
+            const nonce = auth.searchParams.get('nonce');
+            if (nonce) e.flow = { id: hash(nonce) };
           }
         } else if (!ok) {
           e.reason = f.status >= 500 ? R.SERVER_ERROR : R.UNKNOWN;
@@ -149,13 +150,15 @@ export function createObserver(o: ResolvedOptions): (facts: RequestFacts) => Aud
         const params = callbackParams(f);
         const success = ok && f.transaction !== false && params.error === undefined;
         e = common(newEvent(observer.rp, success ? T.LOGIN_SUCCESS : T.LOGIN_FAILURE, f.startTime), f);
-        if (params.state) e.flow = { id: hash(params.state) };
+        const transaction = readTransaction(header(f.headers, 'cookie'));
+        const nonce = transaction?.nonce ?? f.idTokenClaims?.nonce;
+        if (typeof nonce === 'string') e.flow = { id: hash(nonce) };
         if (success) {
           sessionIdentity(e, f);
         } else if (ok && f.transaction === false) {
           e.reason = R.MISSING_TRANSACTION; // a stale or replayed callback the library redirected away
         } else {
-          const { reason, code } = loginFailure(f.error, params.error, f.status);
+          const { reason, code } = loginFailure(f.error, params, transaction, f.status);
           e.reason = reason;
           if (code !== undefined) e.error = { code };
         }

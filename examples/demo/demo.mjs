@@ -1,0 +1,114 @@
+// npm run demo [-- --once] [-- --json]
+// Starts an OpenID Provider, an Express relying party and a bearer-token API on 127.0.0.1, walks
+// through real logins, failures, API calls and a logout, and prints the audit events as they happen.
+import { callbackSink } from '@authtrail/core';
+import { Browser, login } from './browser.mjs';
+import { SHORT_CLIENT, USERS, startStack } from './stack.mjs';
+
+const once = process.argv.includes('--once');
+const json = process.argv.includes('--json');
+const color = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code, s) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+
+function show(event) {
+  if (json) return process.stdout.write(JSON.stringify(event) + '\n');
+  const mark = event.outcome === 'success' ? paint(32, 'ok  ') : paint(31, 'FAIL');
+  const facts = [
+    event.reason && `reason=${event.reason}`,
+    event.error && `error=${event.error.code}`,
+    event.user?.id && `user=${event.user.id}`,
+    event.client && `client=${event.client.id}`,
+    event.oauth?.scope && `scope="${event.oauth.scope.join(' ')}"`,
+    event.oauth?.token && `token=${event.oauth.token.fingerprint}${event.oauth.token.verified ? ' (verified)' : ' (unverified)'}`,
+    event.flow && `flow=${event.flow.id}`,
+    event.http && `${event.http.method} ${event.http.path} -> ${event.http.status}`,
+  ].filter(Boolean);
+  process.stdout.write(`  ${mark} ${paint(1, event.type.padEnd(26))} ${facts.join('  ')}\n`);
+  process.stdout.write(paint(2, `       ${JSON.stringify(event)}\n`));
+}
+
+async function start() {
+  const port = Number(process.env.PORT ?? 3000);
+  try {
+    return await startStack({ port, sinks: [callbackSink(show)] });
+  } catch (err) {
+    if (err.code !== 'EADDRINUSE') throw err;
+    return startStack({ port: 0, sinks: [callbackSink(show)] }); // ports taken: any free ones
+  }
+}
+
+const stack = await start();
+const step = async (title, fn) => {
+  process.stdout.write(`\n${paint(36, title)}\n`);
+  await fn();
+  await stack.flush();
+};
+
+await step('1. Alice mistypes her password, then signs in to the relying party', async () => {
+  await login(new Browser(), stack.rpUrl, { user: 'alice', wrongPassword: 'not-her-password' });
+});
+
+const alice = new Browser();
+await step('2. Alice signs in again and the RP calls the API with her access token', async () => {
+  await login(alice, stack.rpUrl, { user: 'alice' });
+  await alice.go(`${stack.rpUrl}/call-api`);
+});
+
+await step('3. Calls to the API: no token, a malformed token, an expired token, a missing scope', async () => {
+  await fetch(`${stack.apiUrl}/api/items`);
+  await fetch(`${stack.apiUrl}/api/items`, { headers: { authorization: 'Bearer not.a-real.token' } });
+  const res = await fetch(`${stack.issuer}/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${SHORT_CLIENT.id}:${SHORT_CLIENT.secret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials&scope=read:items',
+  });
+  const { access_token: shortLived } = await res.json();
+  await new Promise((r) => setTimeout(r, 1100)); // it lives one second
+  await fetch(`${stack.apiUrl}/api/items`, { headers: { authorization: `Bearer ${shortLived}` } });
+  await alice.go(`${stack.rpUrl}/call-api`); // still valid: accepted
+  const { access_token: machineToken } = await (await fetch(`${stack.issuer}/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${SHORT_CLIENT.id}:${SHORT_CLIENT.secret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials&scope=read:items',
+  })).json();
+  await fetch(`${stack.apiUrl}/api/admin`, { headers: { authorization: `Bearer ${machineToken}` } }); // lacks admin:all
+});
+
+await step('4. Bob denies consent at the provider', async () => {
+  await login(new Browser(), stack.rpUrl, { user: 'bob', deny: true });
+});
+
+await step('5. A callback whose state was tampered with', async () => {
+  await login(new Browser(), stack.rpUrl, {
+    user: 'bob',
+    tamper: (url) => url.replace(/state=[^&]+/, 'state=forged'),
+  });
+});
+
+await step('6. Alice logs out', async () => {
+  const page = await alice.go(`${stack.rpUrl}/logout`);
+  // The provider asks to confirm the logout; confirm it like a user would.
+  if (/logout/i.test(page.body)) await alice.submit(page, /session\/end\/confirm/, { logout: 'yes' });
+});
+
+if (once) {
+  await stack.close();
+  process.stdout.write('\nDone.\n');
+} else {
+  process.stdout.write(
+    `\nTry it yourself: open ${paint(1, stack.rpUrl)} and sign in as alice / ${USERS.alice.password}` +
+      ` (or bob / ${USERS.bob.password}).\nEvents print here as they happen. Ctrl-C to stop.\n`,
+  );
+  const stop = async () => {
+    await stack.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
