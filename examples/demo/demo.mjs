@@ -2,8 +2,10 @@
 // Starts an OpenID Provider, an Express relying party and a bearer-token API on 127.0.0.1, walks
 // through real logins, failures, API calls and a logout, and prints the audit events as they happen.
 import { callbackSink } from '@authtrail/core';
-import { Browser, login } from './browser.mjs';
+import browser from './browser.cjs';
 import { SHORT_CLIENT, USERS, startStack } from './stack.mjs';
+
+const { Browser, login } = browser;
 
 const once = process.argv.includes('--once');
 const json = process.argv.includes('--json');

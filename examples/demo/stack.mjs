@@ -9,21 +9,12 @@ import bearer from 'express-oauth2-jwt-bearer';
 import { exportJWK, generateKeyPair } from 'jose';
 import { createAuditor } from '@authtrail/core';
 import { authtrail } from '@authtrail/express';
+import accounts from './accounts.cjs';
 
 const { auth, requiresAuth } = eoc;
 const { auth: bearerAuth, requiredScopes } = bearer;
 
-/** Demo accounts of the embedded provider. */
-export const USERS = {
-  alice: { password: 'wonderland-7', name: 'Alice Liddell', email: 'alice@example.com', roles: ['admin'] },
-  bob: { password: 'builder-42', name: 'Bob Builder', email: 'bob@example.com', roles: ['viewer'] },
-};
-
-export const RP_CLIENT = { id: 'demo-rp', secret: 'demo-rp-secret-5c1e0d8f2b7a4e9c' };
-/** A machine client whose access tokens live one second: for expired-token scenarios. */
-export const SHORT_CLIENT = { id: 'short-lived-client', secret: 'short-lived-secret-0b4f7e2a9d' };
-export const API_AUDIENCE = 'https://api.demo.example';
-const COOKIE_SECRET = 'demo-rp-cookie-secret-7d1f3a9e5b2c8e4a6f0d';
+export const { USERS, RP_CLIENT, SHORT_CLIENT, API_AUDIENCE, RP_COOKIE_SECRET, OP_COOKIE_KEY } = accounts;
 
 function listen(port) {
   const server = createServer();
@@ -108,8 +99,8 @@ async function createProvider(issuer, rpUrl) {
       },
     ],
     jwks: { keys: [signingKey] },
-    cookies: { keys: ['demo-op-cookie-key-2f9c4e1a7b3d5f8e'] },
-    claims: { openid: ['sub'], profile: ['name', 'roles'], email: ['email'] },
+    cookies: { keys: [OP_COOKIE_KEY] },
+    claims: { openid: ['sub'], sid: null, acr: null, auth_time: null, profile: ['name', 'roles'], email: ['email'] },
     conformIdTokenClaims: false,
     findAccount: (_ctx, id) =>
       USERS[id] && {
@@ -227,8 +218,9 @@ function interactionRoutes(provider) {
  * @param {import('@authtrail/core').Sink[]} [options.sinks] where both auditors send events (default stdout)
  * @param {number} [options.port] the RP's port; the provider and the API take the next two (0: any free ports)
  * @param {(session: object) => void} [options.onSession] sees the tokens of each new RP session
+ * @param {boolean} [options.companion] mount authtrail.errors() after the RP routes (default true)
  */
-export async function startStack({ sinks, port = 0, onSession } = {}) {
+export async function startStack({ sinks, port = 0, onSession, companion = true } = {}) {
   const rpServer = await listen(port);
   const opServer = await listen(port ? port + 1 : 0);
   const apiServer = await listen(port ? port + 2 : 0);
@@ -253,7 +245,7 @@ export async function startStack({ sinks, port = 0, onSession } = {}) {
       baseURL: rpUrl,
       clientID: RP_CLIENT.id,
       clientSecret: RP_CLIENT.secret,
-      secret: COOKIE_SECRET,
+      secret: RP_COOKIE_SECRET,
       authRequired: false,
       idpLogout: true,
       authorizationParams: {
@@ -290,7 +282,7 @@ export async function startStack({ sinks, port = 0, onSession } = {}) {
       next(err);
     }
   });
-  rp.use(authtrail.errors());
+  if (companion) rp.use(authtrail.errors());
   rp.use((err, _req, res, _next) => {
     res.status(err.status ?? 500).type('html').send(page('Sign-in failed', `<p>${escapeHtml(err.error ?? 'error')}</p><p><a href="/">Home</a></p>`));
   });

@@ -1,10 +1,13 @@
+'use strict';
 // A minimal scripted browser over fetch: a cookie jar per host (like browsers, ports share
 // cookies), manual redirects so every hop is seen, and HTML form submission. It also collects
 // every secret value that crosses it (cookies, authorization codes, state values) so tests can
 // prove none of them reached an audit sink.
 
 /** Parses the forms of an HTML page: action, method and the named inputs with their values. */
-export function parseForms(html, baseUrl) {
+const { USERS } = require('./accounts.cjs');
+
+function parseForms(html, baseUrl) {
   const forms = [];
   for (const m of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
     const attr = (src, name) => new RegExp(`\\b${name}="([^"]*)"`, 'i').exec(src)?.[1];
@@ -36,7 +39,7 @@ function decodeEntities(s) {
     .replace(/&amp;/g, '&');
 }
 
-export class Browser {
+class Browser {
   /** host -> Map(cookie name -> value) */
   jar = new Map();
   /** Every secret-looking value this browser saw: cookie values, codes, states. */
@@ -126,7 +129,7 @@ export class Browser {
   async submit(page, actionPattern, values = {}) {
     const form = parseForms(page.body, page.url).find((f) => actionPattern.test(f.action));
     if (!form) throw new Error(`no form matching ${actionPattern} on ${page.url}`);
-    for (const v of Object.values(values)) this.secrets.add(String(v));
+    for (const [k, v] of Object.entries(values)) if (/password|secret/i.test(k)) this.secrets.add(String(v));
     const fields = { ...form.fields, ...values };
     if (form.method === 'GET') {
       const target = new URL(form.action);
@@ -142,8 +145,7 @@ export class Browser {
  * `password` may be wrong first (`wrongPassword`), and consent may be denied (`deny`).
  * Returns the final page and the callback URL the provider redirected to.
  */
-export async function login(browser, rpUrl, { user = 'alice', password, wrongPassword, deny = false, tamper } = {}) {
-  const { USERS } = await import('./stack.mjs');
+async function login(browser, rpUrl, { user = 'alice', password, wrongPassword, deny = false, tamper } = {}) {
   let page = await browser.go(`${rpUrl}/login`);
   if (wrongPassword) {
     page = await browser.submit(page, /\/login$/, { username: user, password: wrongPassword });
@@ -161,3 +163,5 @@ export async function login(browser, rpUrl, { user = 'alice', password, wrongPas
   const final = await browser.go(target);
   return { page: final, callbackUrl };
 }
+
+module.exports = { Browser, login, parseForms };

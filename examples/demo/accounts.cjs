@@ -1,0 +1,17 @@
+'use strict';
+// Accounts and clients of the demo provider (shared by the demo, the stack and the tests).
+
+/** Demo users of the embedded provider. */
+const USERS = {
+  alice: { password: 'wonderland-7', name: 'Alice Liddell', email: 'alice@example.com', roles: ['admin'] },
+  bob: { password: 'builder-42', name: 'Bob Builder', email: 'bob@example.com', roles: ['viewer'] },
+};
+
+const RP_CLIENT = { id: 'demo-rp', secret: 'demo-rp-secret-5c1e0d8f2b7a4e9c' };
+/** A machine client whose access tokens live one second: for expired-token scenarios. */
+const SHORT_CLIENT = { id: 'short-lived-client', secret: 'short-lived-secret-0b4f7e2a9d' };
+const API_AUDIENCE = 'https://api.demo.example';
+const RP_COOKIE_SECRET = 'demo-rp-cookie-secret-7d1f3a9e5b2c8e4a6f0d';
+const OP_COOKIE_KEY = 'demo-op-cookie-key-2f9c4e1a7b3d5f8e';
+
+module.exports = { USERS, RP_CLIENT, SHORT_CLIENT, API_AUDIENCE, RP_COOKIE_SECRET, OP_COOKIE_KEY };
