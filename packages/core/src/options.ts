@@ -134,7 +134,11 @@ export function resolveOptions(input: unknown, adapter = 'core', env: NodeJS.Pro
     if (value === undefined) return undefined;
     const buf = typeof value === 'string' ? Buffer.from(value) : value instanceof Uint8Array ? Buffer.from(value) : undefined;
     if (!buf || buf.length < 32) {
-      bad(`keys.${name}`, typeof value === 'string' ? `a string of ${value.length} characters` : value, 'use at least 32 bytes of secret, e.g. `openssl rand -base64 32`');
+      issues.push({
+        path: `keys.${name}`,
+        received: typeof value === 'string' ? `a string of ${value.length} characters` : describe(value),
+        fix: 'use at least 32 bytes of secret, e.g. `openssl rand -base64 32`',
+      });
       return undefined;
     }
     return buf;
