@@ -23,7 +23,10 @@ test('still logs reason idp_error with error.code access_denied when consent is 
 
 test('still logs reason state_mismatch for a tampered state', async () => {
   const mark = await stack.mark();
-  await login(new Browser(), stack.rpUrl, { user: 'alice', tamper: (url) => url.replace(/state=[^&]+/, 'state=forged') });
+  await login(new Browser(), stack.rpUrl, {
+    user: 'alice',
+    tamper: (url) => url.replace(/state=[^&]+/, 'state=forged'),
+  });
   const events = await stack.eventsSince(mark);
   expect(events.map((e) => [e.type, e.reason])).toEqual([
     ['authn.login_start.success', undefined],
@@ -37,5 +40,7 @@ test('still logs reason missing_transaction for a callback replayed by another b
   const replay = await new Browser().request(callbackUrl);
   expect(replay.status).toBe(400);
   const events = await stack.eventsSince(mark);
-  expect(events.map((e) => [e.type, e.reason, e.http?.status])).toEqual([['authn.login.failure', 'missing_transaction', 400]]);
+  expect(events.map((e) => [e.type, e.reason, e.http?.status])).toEqual([
+    ['authn.login.failure', 'missing_transaction', 400],
+  ]);
 });

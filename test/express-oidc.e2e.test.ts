@@ -3,7 +3,14 @@
 // over HTTP on 127.0.0.1 by a scripted browser. Each test asserts the exact events written.
 import type { AuditEvent } from '@authtrail/core';
 import { Browser, login } from '@authtrail/example-demo/browser.cjs';
-import { API_AUDIENCE, OP_COOKIE_KEY, RP_CLIENT, RP_COOKIE_SECRET, SHORT_CLIENT, USERS } from '@authtrail/example-demo/accounts.cjs';
+import {
+  API_AUDIENCE,
+  OP_COOKIE_KEY,
+  RP_CLIENT,
+  RP_COOKIE_SECRET,
+  SHORT_CLIENT,
+  USERS,
+} from '@authtrail/example-demo/accounts.cjs';
 import { startStackProcess, type StackProcess } from './support/stack-process';
 
 let stack: StackProcess;
@@ -54,7 +61,9 @@ describe('relying party (express-openid-connect)', () => {
       oauth: { scope: ['openid', 'profile', 'email', 'offline_access', 'read:items'] },
       http: { method: 'GET', path: '/login', status: 302 },
     });
-    expect(start.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(start.id).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
     expect(start.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
     expect(done).toMatchObject({
@@ -104,7 +113,8 @@ describe('relying party (express-openid-connect)', () => {
     const mark = await stack.mark();
     const { page } = await login(browser(), stack.rpUrl, {
       user: 'alice',
-      tamper: (url) => url.replace(/state=[^&]+/, 'state=eyJyZXR1cm5UbyI6Imh0dHBzOi8vZXZpbC5leGFtcGxlIn0'),
+      tamper: (url) =>
+        url.replace(/state=[^&]+/, 'state=eyJyZXR1cm5UbyI6Imh0dHBzOi8vZXZpbC5leGFtcGxlIn0'),
     });
     expect(page.status).toBe(400);
     const events = await stack.eventsSince(mark);
@@ -141,7 +151,11 @@ describe('relying party (express-openid-connect)', () => {
     expect(logout.location).toContain(`${stack.issuer}/session/end`);
 
     const events = await stack.eventsSince(mark);
-    expect(types(events)).toEqual(['authn.login_start.success', 'authn.login.success', 'authn.logout.success']);
+    expect(types(events)).toEqual([
+      'authn.login_start.success',
+      'authn.login.success',
+      'authn.logout.success',
+    ]);
     expect(events[2]).toMatchObject({
       user: { id: 'alice' },
       client: { id: RP_CLIENT.id },
@@ -165,9 +179,13 @@ describe('bearer-token API (express-oauth2-jwt-bearer)', () => {
     const sessions = await stack.sessions();
     const token = sessions[sessions.length - 1]!.access_token;
     const mark = await stack.mark();
-    const res = await fetch(`${stack.apiUrl}/api/items`, { headers: { authorization: `Bearer ${token}`, 'x-request-id': 'req-42' } });
+    const res = await fetch(`${stack.apiUrl}/api/items`, {
+      headers: { authorization: `Bearer ${token}`, 'x-request-id': 'req-42' },
+    });
     expect(res.status).toBe(200);
-    const again = await fetch(`${stack.apiUrl}/api/items`, { headers: { authorization: `Bearer ${token}` } });
+    const again = await fetch(`${stack.apiUrl}/api/items`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(again.status).toBe(200);
 
     const events = await stack.eventsSince(mark);
@@ -196,7 +214,9 @@ describe('bearer-token API (express-oauth2-jwt-bearer)', () => {
     const token = await clientCredentialsToken();
     await new Promise((r) => setTimeout(r, 1100)); // the short-lived client's tokens live 1 s
     const mark = await stack.mark();
-    const res = await fetch(`${stack.apiUrl}/api/items`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${stack.apiUrl}/api/items`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(401);
     const events = await stack.eventsSince(mark);
     expect(types(events)).toEqual(['api.authn.failure']);
@@ -212,11 +232,16 @@ describe('bearer-token API (express-oauth2-jwt-bearer)', () => {
 
   test('logs api.authn.failure with reason token_malformed for a token that is not a JWT', async () => {
     const mark = await stack.mark();
-    const res = await fetch(`${stack.apiUrl}/api/items`, { headers: { authorization: 'Bearer eyJhbGciOi.broken!!.x' } });
+    const res = await fetch(`${stack.apiUrl}/api/items`, {
+      headers: { authorization: 'Bearer eyJhbGciOi.broken!!.x' },
+    });
     expect(res.status).toBe(401);
     const events = await stack.eventsSince(mark);
     expect(types(events)).toEqual(['api.authn.failure']);
-    expect(events[0]).toMatchObject({ reason: 'token_malformed', oauth: { token: { verified: false } } });
+    expect(events[0]).toMatchObject({
+      reason: 'token_malformed',
+      oauth: { token: { verified: false } },
+    });
     expect(events[0]!.user).toBeUndefined();
   });
 
@@ -233,7 +258,9 @@ describe('bearer-token API (express-oauth2-jwt-bearer)', () => {
   test('logs api.authz.failure with reason insufficient_scope when the token lacks the scope', async () => {
     const token = await clientCredentialsToken();
     const mark = await stack.mark();
-    const res = await fetch(`${stack.apiUrl}/api/admin`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${stack.apiUrl}/api/admin`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(403);
     const events = await stack.eventsSince(mark);
     expect(types(events)).toEqual(['api.authz.failure']);

@@ -3,7 +3,12 @@
 
 /** Demo users of the embedded provider. */
 const USERS = {
-  alice: { password: 'wonderland-7', name: 'Alice Liddell', email: 'alice@example.com', roles: ['admin'] },
+  alice: {
+    password: 'wonderland-7',
+    name: 'Alice Liddell',
+    email: 'alice@example.com',
+    roles: ['admin'],
+  },
   bob: { password: 'builder-42', name: 'Bob Builder', email: 'bob@example.com', roles: ['viewer'] },
 };
 

@@ -1,4 +1,7 @@
-export declare const USERS: Record<'alice' | 'bob', { password: string; name: string; email: string; roles: string[] }>;
+export declare const USERS: Record<
+  'alice' | 'bob',
+  { password: string; name: string; email: string; roles: string[] }
+>;
 export declare const RP_CLIENT: { id: string; secret: string };
 export declare const SHORT_CLIENT: { id: string; secret: string };
 export declare const API_AUDIENCE: string;

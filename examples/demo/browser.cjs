@@ -112,13 +112,23 @@ class Browser {
     this.storeCookies(url, response);
     const body = await response.text();
     const location = response.headers.get('location');
-    return { url, status: response.status, headers: response.headers, body, location: location ? new URL(location, url).href : undefined };
+    return {
+      url,
+      status: response.status,
+      headers: response.headers,
+      body,
+      location: location ? new URL(location, url).href : undefined,
+    };
   }
 
   /** A request that follows redirects like a browser; returns the final response. */
   async go(url, options = {}) {
     let response = await this.request(url, options);
-    for (let hops = 0; response.location && response.status >= 300 && response.status < 400; hops++) {
+    for (
+      let hops = 0;
+      response.location && response.status >= 300 && response.status < 400;
+      hops++
+    ) {
       if (hops > 20) throw new Error(`too many redirects from ${url}`);
       response = await this.request(response.location);
     }
@@ -129,7 +139,8 @@ class Browser {
   async submit(page, actionPattern, values = {}) {
     const form = parseForms(page.body, page.url).find((f) => actionPattern.test(f.action));
     if (!form) throw new Error(`no form matching ${actionPattern} on ${page.url}`);
-    for (const [k, v] of Object.entries(values)) if (/password|secret/i.test(k)) this.secrets.add(String(v));
+    for (const [k, v] of Object.entries(values))
+      if (/password|secret/i.test(k)) this.secrets.add(String(v));
     const fields = { ...form.fields, ...values };
     if (form.method === 'GET') {
       const target = new URL(form.action);
@@ -145,14 +156,23 @@ class Browser {
  * `password` may be wrong first (`wrongPassword`), and consent may be denied (`deny`).
  * Returns the final page and the callback URL the provider redirected to.
  */
-async function login(browser, rpUrl, { user = 'alice', password, wrongPassword, deny = false, tamper } = {}) {
+async function login(
+  browser,
+  rpUrl,
+  { user = 'alice', password, wrongPassword, deny = false, tamper } = {},
+) {
   let page = await browser.go(`${rpUrl}/login`);
   if (wrongPassword) {
     page = await browser.submit(page, /\/login$/, { username: user, password: wrongPassword });
   }
-  page = await browser.submit(page, /\/login$/, { username: user, password: password ?? USERS[user].password });
+  page = await browser.submit(page, /\/login$/, {
+    username: user,
+    password: password ?? USERS[user].password,
+  });
   // The consent page: allow or deny. Stop before the RP callback to expose its URL.
-  const form = parseForms(page.body, page.url).find((f) => (deny ? /\/abort$/ : /\/confirm$/).test(f.action));
+  const form = parseForms(page.body, page.url).find((f) =>
+    (deny ? /\/abort$/ : /\/confirm$/).test(f.action),
+  );
   if (!form) throw new Error(`no consent form on ${page.url}: ${page.body.slice(0, 200)}`);
   let response = await browser.request(form.action, { method: 'POST', form: form.fields });
   while (response.location && !response.location.startsWith(`${rpUrl}/callback`)) {

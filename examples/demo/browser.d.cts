@@ -15,12 +15,24 @@ export declare class Browser {
   jar: Map<string, Map<string, string>>;
   secrets: Set<string>;
   visited: string[];
-  request(url: string, options?: { method?: string; form?: Record<string, string>; headers?: Record<string, string> }): Promise<Page>;
-  go(url: string, options?: { method?: string; form?: Record<string, string>; headers?: Record<string, string> }): Promise<Page>;
+  request(
+    url: string,
+    options?: { method?: string; form?: Record<string, string>; headers?: Record<string, string> },
+  ): Promise<Page>;
+  go(
+    url: string,
+    options?: { method?: string; form?: Record<string, string>; headers?: Record<string, string> },
+  ): Promise<Page>;
   submit(page: Page, actionPattern: RegExp, values?: Record<string, string>): Promise<Page>;
 }
 export declare function login(
   browser: Browser,
   rpUrl: string,
-  options?: { user?: string; password?: string; wrongPassword?: string; deny?: boolean; tamper?: (callbackUrl: string) => string },
+  options?: {
+    user?: string;
+    password?: string;
+    wrongPassword?: string;
+    deny?: boolean;
+    tamper?: (callbackUrl: string) => string;
+  },
 ): Promise<{ page: Page; callbackUrl: string }>;

@@ -21,7 +21,8 @@ function show(event) {
     event.user?.id && `user=${event.user.id}`,
     event.client && `client=${event.client.id}`,
     event.oauth?.scope && `scope="${event.oauth.scope.join(' ')}"`,
-    event.oauth?.token && `token=${event.oauth.token.fingerprint}${event.oauth.token.verified ? ' (verified)' : ' (unverified)'}`,
+    event.oauth?.token &&
+      `token=${event.oauth.token.fingerprint}${event.oauth.token.verified ? ' (verified)' : ' (unverified)'}`,
     event.flow && `flow=${event.flow.id}`,
     event.http && `${event.http.method} ${event.http.path} -> ${event.http.status}`,
   ].filter(Boolean);
@@ -56,31 +57,42 @@ await step('2. Alice signs in again and the RP calls the API with her access tok
   await alice.go(`${stack.rpUrl}/call-api`);
 });
 
-await step('3. Calls to the API: no token, a malformed token, an expired token, a missing scope', async () => {
-  await fetch(`${stack.apiUrl}/api/items`);
-  await fetch(`${stack.apiUrl}/api/items`, { headers: { authorization: 'Bearer not.a-real.token' } });
-  const res = await fetch(`${stack.issuer}/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${SHORT_CLIENT.id}:${SHORT_CLIENT.secret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: 'grant_type=client_credentials&scope=read:items',
-  });
-  const { access_token: shortLived } = await res.json();
-  await new Promise((r) => setTimeout(r, 1100)); // it lives one second
-  await fetch(`${stack.apiUrl}/api/items`, { headers: { authorization: `Bearer ${shortLived}` } });
-  await alice.go(`${stack.rpUrl}/call-api`); // still valid: accepted
-  const { access_token: machineToken } = await (await fetch(`${stack.issuer}/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${SHORT_CLIENT.id}:${SHORT_CLIENT.secret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: 'grant_type=client_credentials&scope=read:items',
-  })).json();
-  await fetch(`${stack.apiUrl}/api/admin`, { headers: { authorization: `Bearer ${machineToken}` } }); // lacks admin:all
-});
+await step(
+  '3. Calls to the API: no token, a malformed token, an expired token, a missing scope',
+  async () => {
+    await fetch(`${stack.apiUrl}/api/items`);
+    await fetch(`${stack.apiUrl}/api/items`, {
+      headers: { authorization: 'Bearer not.a-real.token' },
+    });
+    const res = await fetch(`${stack.issuer}/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${SHORT_CLIENT.id}:${SHORT_CLIENT.secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials&scope=read:items',
+    });
+    const { access_token: shortLived } = await res.json();
+    await new Promise((r) => setTimeout(r, 1100)); // it lives one second
+    await fetch(`${stack.apiUrl}/api/items`, {
+      headers: { authorization: `Bearer ${shortLived}` },
+    });
+    await alice.go(`${stack.rpUrl}/call-api`); // still valid: accepted
+    const { access_token: machineToken } = await (
+      await fetch(`${stack.issuer}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${SHORT_CLIENT.id}:${SHORT_CLIENT.secret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'grant_type=client_credentials&scope=read:items',
+      })
+    ).json();
+    await fetch(`${stack.apiUrl}/api/admin`, {
+      headers: { authorization: `Bearer ${machineToken}` },
+    }); // lacks admin:all
+  },
+);
 
 await step('4. Bob denies consent at the provider', async () => {
   await login(new Browser(), stack.rpUrl, { user: 'bob', deny: true });
@@ -96,7 +108,8 @@ await step('5. A callback whose state was tampered with', async () => {
 await step('6. Alice logs out', async () => {
   const page = await alice.go(`${stack.rpUrl}/logout`);
   // The provider asks to confirm the logout; confirm it like a user would.
-  if (/logout/i.test(page.body)) await alice.submit(page, /session\/end\/confirm/, { logout: 'yes' });
+  if (/logout/i.test(page.body))
+    await alice.submit(page, /session\/end\/confirm/, { logout: 'yes' });
 });
 
 if (once) {

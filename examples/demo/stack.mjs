@@ -14,7 +14,8 @@ import accounts from './accounts.cjs';
 const { auth, requiresAuth } = eoc;
 const { auth: bearerAuth, requiredScopes } = bearer;
 
-export const { USERS, RP_CLIENT, SHORT_CLIENT, API_AUDIENCE, RP_COOKIE_SECRET, OP_COOKIE_KEY } = accounts;
+export const { USERS, RP_CLIENT, SHORT_CLIENT, API_AUDIENCE, RP_COOKIE_SECRET, OP_COOKIE_KEY } =
+  accounts;
 
 function listen(port) {
   const server = createServer();
@@ -29,8 +30,7 @@ const page = (title, body) =>
   `<style>body{font:16px system-ui;margin:3rem auto;max-width:36rem}input,button{font:inherit;margin:.2rem 0}</style>` +
   `</head><body><h1>${title}</h1>${body}</body></html>`;
 
-const escapeHtml = (s) =>
-  String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** A small in-memory storage adapter for oidc-provider (its own one warns that it is for dev only). */
 function memoryAdapter() {
@@ -48,7 +48,8 @@ function memoryAdapter() {
     async upsert(id, payload, expiresIn) {
       const key = this.key(id);
       items.set(key, { payload, expires: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
-      if (payload.grantId) byGrant.set(payload.grantId, [...(byGrant.get(payload.grantId) ?? []), key]);
+      if (payload.grantId)
+        byGrant.set(payload.grantId, [...(byGrant.get(payload.grantId) ?? []), key]);
       if (payload.uid) byUid.set(payload.uid, id);
       if (payload.userCode) byUserCode.set(payload.userCode, id);
     }
@@ -78,7 +79,12 @@ function memoryAdapter() {
 
 async function createProvider(issuer, rpUrl) {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const signingKey = { ...(await exportJWK(privateKey)), kid: 'demo-signing-key', alg: 'RS256', use: 'sig' };
+  const signingKey = {
+    ...(await exportJWK(privateKey)),
+    kid: 'demo-signing-key',
+    alg: 'RS256',
+    use: 'sig',
+  };
   const provider = new Provider(issuer, {
     adapter: memoryAdapter(),
     clients: [
@@ -100,15 +106,29 @@ async function createProvider(issuer, rpUrl) {
     ],
     jwks: { keys: [signingKey] },
     cookies: { keys: [OP_COOKIE_KEY] },
-    claims: { openid: ['sub'], sid: null, acr: null, auth_time: null, profile: ['name', 'roles'], email: ['email'] },
+    claims: {
+      openid: ['sub'],
+      sid: null,
+      acr: null,
+      auth_time: null,
+      profile: ['name', 'roles'],
+      email: ['email'],
+    },
     conformIdTokenClaims: false,
     findAccount: (_ctx, id) =>
       USERS[id] && {
         accountId: id,
-        claims: () => ({ sub: id, name: USERS[id].name, email: USERS[id].email, roles: USERS[id].roles }),
+        claims: () => ({
+          sub: id,
+          name: USERS[id].name,
+          email: USERS[id].email,
+          roles: USERS[id].roles,
+        }),
       },
     extraTokenClaims: (_ctx, token) =>
-      token.accountId && USERS[token.accountId] ? { roles: USERS[token.accountId].roles } : undefined,
+      token.accountId && USERS[token.accountId]
+        ? { roles: USERS[token.accountId].roles }
+        : undefined,
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
@@ -151,14 +171,16 @@ function interactionRoutes(provider) {
     try {
       const { uid, prompt, params } = await provider.interactionDetails(req, res);
       if (prompt.name === 'login') return res.type('html').send(loginPage(uid));
-      res.type('html').send(
-        page(
-          'Allow access?',
-          `<p><b>${escapeHtml(params.client_id)}</b> asks for: ${escapeHtml(params.scope)}</p>` +
-            `<form method="post" action="/interaction/${uid}/confirm"><button type="submit">Allow</button></form>` +
-            `<form method="post" action="/interaction/${uid}/abort"><button type="submit">Deny</button></form>`,
-        ),
-      );
+      res
+        .type('html')
+        .send(
+          page(
+            'Allow access?',
+            `<p><b>${escapeHtml(params.client_id)}</b> asks for: ${escapeHtml(params.scope)}</p>` +
+              `<form method="post" action="/interaction/${uid}/confirm"><button type="submit">Allow</button></form>` +
+              `<form method="post" action="/interaction/${uid}/abort"><button type="submit">Deny</button></form>`,
+          ),
+        );
     } catch (err) {
       next(err);
     }
@@ -171,7 +193,12 @@ function interactionRoutes(provider) {
       if (!user || user.password !== req.body.password) {
         return res.status(200).type('html').send(loginPage(uid, 'Wrong user name or password.'));
       }
-      await provider.interactionFinished(req, res, { login: { accountId: req.body.username } }, { mergeWithLastSubmission: false });
+      await provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId: req.body.username } },
+        { mergeWithLastSubmission: false },
+      );
     } catch (err) {
       next(err);
     }
@@ -191,7 +218,12 @@ function interactionRoutes(provider) {
         grant.addResourceScope(indicator, scopes.join(' '));
       }
       const saved = await grant.save();
-      await provider.interactionFinished(req, res, { consent: { grantId: saved } }, { mergeWithLastSubmission: true });
+      await provider.interactionFinished(
+        req,
+        res,
+        { consent: { grantId: saved } },
+        { mergeWithLastSubmission: true },
+      );
     } catch (err) {
       next(err);
     }
@@ -261,15 +293,17 @@ export async function startStack({ sinks, port = 0, onSession, companion = true 
   );
   rp.get('/', (req, res) => {
     const user = req.oidc.user;
-    res.type('html').send(
-      page(
-        'authtrail demo',
-        user
-          ? `<p>Signed in as <b>${escapeHtml(user.name)}</b> (${escapeHtml(user.sub)}).</p>` +
-              `<p><a href="/call-api">Call the API with my access token</a></p><p><a href="/logout">Log out</a></p>`
-          : `<p>Not signed in.</p><p><a href="/login">Log in</a></p>`,
-      ),
-    );
+    res
+      .type('html')
+      .send(
+        page(
+          'authtrail demo',
+          user
+            ? `<p>Signed in as <b>${escapeHtml(user.name)}</b> (${escapeHtml(user.sub)}).</p>` +
+                `<p><a href="/call-api">Call the API with my access token</a></p><p><a href="/logout">Log out</a></p>`
+            : `<p>Not signed in.</p><p><a href="/login">Log in</a></p>`,
+        ),
+      );
   });
   rp.get('/call-api', requiresAuth(), async (req, res, next) => {
     try {
@@ -277,14 +311,29 @@ export async function startStack({ sinks, port = 0, onSession, companion = true 
         headers: { authorization: `Bearer ${req.oidc.accessToken.access_token}` },
       });
       const body = await response.text();
-      res.type('html').send(page('API answered', `<p>Status ${response.status}</p><pre>${escapeHtml(body)}</pre><p><a href="/">Back</a></p>`));
+      res
+        .type('html')
+        .send(
+          page(
+            'API answered',
+            `<p>Status ${response.status}</p><pre>${escapeHtml(body)}</pre><p><a href="/">Back</a></p>`,
+          ),
+        );
     } catch (err) {
       next(err);
     }
   });
   if (companion) rp.use(authtrail.errors());
   rp.use((err, _req, res, _next) => {
-    res.status(err.status ?? 500).type('html').send(page('Sign-in failed', `<p>${escapeHtml(err.error ?? 'error')}</p><p><a href="/">Home</a></p>`));
+    res
+      .status(err.status ?? 500)
+      .type('html')
+      .send(
+        page(
+          'Sign-in failed',
+          `<p>${escapeHtml(err.error ?? 'error')}</p><p><a href="/">Home</a></p>`,
+        ),
+      );
   });
   rpServer.on('request', rp);
 
@@ -299,7 +348,10 @@ export async function startStack({ sinks, port = 0, onSession, companion = true 
   api.get('/api/admin', requiredScopes('admin:all'), (_req, res) => res.json({ secret: 'plans' }));
   // Answer auth errors with their status and RFC 6750 challenge, quietly.
   api.use((err, _req, res, _next) => {
-    res.status(err.status ?? 500).set(err.headers ?? {}).json({ error: err.code ?? 'server_error' });
+    res
+      .status(err.status ?? 500)
+      .set(err.headers ?? {})
+      .json({ error: err.code ?? 'server_error' });
   });
   apiServer.on('request', api);
 

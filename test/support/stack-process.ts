@@ -33,12 +33,19 @@ export async function startStackProcess(env: Record<string, string> = {}): Promi
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const ready = await new Promise<{ rpUrl: string; issuer: string; apiUrl: string; control: string }>((resolve, reject) => {
+  const ready = await new Promise<{
+    rpUrl: string;
+    issuer: string;
+    apiUrl: string;
+    control: string;
+  }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`stack did not start:\n${stderr}`)), 20_000);
     child.once('exit', (code) => reject(new Error(`stack exited with ${code}:\n${stderr}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
-        const msg = JSON.parse(line) as { ready?: { rpUrl: string; issuer: string; apiUrl: string; control: string } };
+        const msg = JSON.parse(line) as {
+          ready?: { rpUrl: string; issuer: string; apiUrl: string; control: string };
+        };
         if (msg.ready) {
           clearTimeout(timer);
           resolve(msg.ready);
@@ -60,7 +67,10 @@ export async function startStackProcess(env: Record<string, string> = {}): Promi
     events,
     mark: async () => (await events()).length,
     eventsSince: async (mark) => (await events()).slice(mark),
-    sessions: async () => (await fetch(`${ready.control}/sessions`)).json(),
+    sessions: async () =>
+      (await (await fetch(`${ready.control}/sessions`)).json()) as Awaited<
+        ReturnType<StackProcess['sessions']>
+      >,
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());

@@ -30,7 +30,11 @@ const control = createServer(async (req, res) => {
 });
 control.listen(0, '127.0.0.1', () => {
   const { rpUrl, issuer, apiUrl } = stack;
-  process.stdout.write(JSON.stringify({ ready: { rpUrl, issuer, apiUrl, control: `http://127.0.0.1:${control.address().port}` } }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      ready: { rpUrl, issuer, apiUrl, control: `http://127.0.0.1:${control.address().port}` },
+    }) + '\n',
+  );
 });
 process.on('SIGTERM', async () => {
   await stack.close();

@@ -70,17 +70,24 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
       }
     },
     record(input) {
-      if (closed) throw new AuthtrailError('ERR_AUTHTRAIL_CLOSED', 'authtrail: record() after close()');
+      if (closed)
+        throw new AuthtrailError('ERR_AUTHTRAIL_CLOSED', 'authtrail: record() after close()');
       if (input === null || typeof input !== 'object' || !isEventType(input.type)) {
         throw new AuthtrailError(
           'ERR_AUTHTRAIL_INVALID_EVENT',
           `authtrail: event type ${JSON.stringify((input as { type?: unknown } | null)?.type)} is not of the form <category>.<action>.<success|failure|detected>, e.g. "authn.mfa_enroll.success"`,
         );
       }
-      const role = input.observer?.role === 'op' || input.observer?.role === 'rp' ? input.observer.role : 'rs';
+      const role =
+        input.observer?.role === 'op' || input.observer?.role === 'rp' ? input.observer.role : 'rs';
       const event = newEvent(observer[role], input.type, Date.now());
       for (const key of MANUAL_FIELDS) {
-        if (input[key] !== undefined) (event as unknown as Record<string, unknown>)[key] = sanitize(input[key], o.limits.maxStringLength, 0);
+        if (input[key] !== undefined)
+          (event as unknown as Record<string, unknown>)[key] = sanitize(
+            input[key],
+            o.limits.maxStringLength,
+            0,
+          );
       }
       queue.push(event);
       return event;
@@ -94,7 +101,18 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
   };
 }
 
-const MANUAL_FIELDS = ['reason', 'error', 'user', 'client', 'oauth', 'session', 'flow', 'http', 'source', 'trace'] as const;
+const MANUAL_FIELDS = [
+  'reason',
+  'error',
+  'user',
+  'client',
+  'oauth',
+  'session',
+  'flow',
+  'http',
+  'source',
+  'trace',
+] as const;
 
 /** Manual events come from app code: keep plain data only, bounded and free of control characters. */
 function sanitize(value: unknown, max: number, depth: number): unknown {

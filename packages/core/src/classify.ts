@@ -41,7 +41,9 @@ function normalise(path: string): string {
 }
 
 /** Compiles the `routes` option into a path lookup, once, at startup. Throws `{ issues }` when invalid. */
-export function compileRoutes(routes: 'express-openid-connect' | RouteOptions | undefined): Map<string, RouteKind> {
+export function compileRoutes(
+  routes: 'express-openid-connect' | RouteOptions | undefined,
+): Map<string, RouteKind> {
   const issues: OptionIssue[] = [];
   let spec: RouteOptions = {};
   if (routes === undefined || routes === 'express-openid-connect') spec = {};
@@ -56,20 +58,32 @@ export function compileRoutes(routes: 'express-openid-connect' | RouteOptions | 
   const table = new Map<string, RouteKind>();
   for (const key of Object.keys(spec)) {
     if (!(key in EOC_DEFAULTS) && key !== 'postLogoutRedirect') {
-      issues.push({ path: `routes.${key}`, received: 'a value', fix: `unknown route; known routes are ${Object.keys(EOC_DEFAULTS).join(', ')}` });
+      issues.push({
+        path: `routes.${key}`,
+        received: 'a value',
+        fix: `unknown route; known routes are ${Object.keys(EOC_DEFAULTS).join(', ')}`,
+      });
     }
   }
   for (const name of Object.keys(EOC_DEFAULTS) as (keyof typeof EOC_DEFAULTS)[]) {
     const value = spec[name] === undefined ? EOC_DEFAULTS[name] : spec[name];
     if (value === false) continue;
     if (typeof value !== 'string' || value === '' || /[?#\s]/.test(value)) {
-      issues.push({ path: `routes.${name}`, received: JSON.stringify(value) ?? String(value), fix: "use a path such as '/auth/login', or false to turn the route off" });
+      issues.push({
+        path: `routes.${name}`,
+        received: JSON.stringify(value) ?? String(value),
+        fix: "use a path such as '/auth/login', or false to turn the route off",
+      });
       continue;
     }
     // Relative paths work in express-openid-connect (it adds the leading slash): match that.
     const path = normalise(value.startsWith('/') ? value : '/' + value);
     if (table.has(path)) {
-      issues.push({ path: `routes.${name}`, received: JSON.stringify(value), fix: `the path is already used by routes.${[...table].find(([p]) => p === path)?.[1]}; give each route its own path` });
+      issues.push({
+        path: `routes.${name}`,
+        received: JSON.stringify(value),
+        fix: `the path is already used by routes.${[...table].find(([p]) => p === path)?.[1]}; give each route its own path`,
+      });
     }
     table.set(path, KIND_OF[name]);
   }
@@ -84,7 +98,10 @@ export function pathOf(url: string): string {
 }
 
 /** Which relying-party route a request URL is, if any. A map lookup; no regular expressions. */
-export function routeKind(table: ReadonlyMap<string, RouteKind>, url: string): RouteKind | undefined {
+export function routeKind(
+  table: ReadonlyMap<string, RouteKind>,
+  url: string,
+): RouteKind | undefined {
   if (table.size === 0) return undefined;
   const path = pathOf(url);
   return table.get(path) ?? table.get(normalise(path));

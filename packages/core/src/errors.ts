@@ -1,8 +1,6 @@
 /** Stable codes carried by every {@link AuthtrailError}. Match on `code`, not on `instanceof`. */
 export type AuthtrailErrorCode =
-  | 'ERR_AUTHTRAIL_INVALID_OPTIONS'
-  | 'ERR_AUTHTRAIL_INVALID_EVENT'
-  | 'ERR_AUTHTRAIL_CLOSED';
+  'ERR_AUTHTRAIL_INVALID_OPTIONS' | 'ERR_AUTHTRAIL_INVALID_EVENT' | 'ERR_AUTHTRAIL_CLOSED';
 
 /** One problem found while validating options: where, what was received, and how to fix it. */
 export interface OptionIssue {

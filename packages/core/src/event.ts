@@ -16,7 +16,11 @@ export function observers(o: ResolvedOptions): Observers {
  * The one factory of events: every field initialised, in schema order, so all events share one
  * shape (JSON output omits the undefined ones).
  */
-export function newEvent(observer: AuditEvent['observer'], type: string, timeMs: number): AuditEvent {
+export function newEvent(
+  observer: AuditEvent['observer'],
+  type: string,
+  timeMs: number,
+): AuditEvent {
   return {
     schema: 1,
     id: uuidv7(timeMs),

@@ -1,6 +1,13 @@
 export { createAuditor, auditErrorChannel, type Auditor } from './auditor.js';
 export { AuthtrailError, type AuthtrailErrorCode, type OptionIssue } from './errors.js';
-export { EventTypes, Reasons, isEventType, type EventType, type Reason, type Outcome } from './taxonomy.js';
+export {
+  EventTypes,
+  Reasons,
+  isEventType,
+  type EventType,
+  type Reason,
+  type Outcome,
+} from './taxonomy.js';
 export { resolveOptions, type AuthtrailOptions, type ResolvedOptions } from './options.js';
 export type { RouteKind, RouteOptions } from './classify.js';
 export { bearerToken, inspectToken, type TokenShape } from './token.js';

@@ -21,12 +21,22 @@ export function loginFailure(
   transaction: { state?: string } | undefined,
   status: number,
 ): { reason: Reason; code: string | undefined } {
-  if (params.error !== undefined) return { reason: Reasons.IDP_ERROR, code: oauthErrorCode(params.error) };
-  if (transaction?.state !== undefined && params.state !== undefined && transaction.state !== params.state) {
+  if (params.error !== undefined)
+    return { reason: Reasons.IDP_ERROR, code: oauthErrorCode(params.error) };
+  if (
+    transaction?.state !== undefined &&
+    params.state !== undefined &&
+    transaction.state !== params.state
+  ) {
     return { reason: Reasons.STATE_MISMATCH, code: undefined };
   }
   const fallback = {
-    reason: status >= 500 ? Reasons.SERVER_ERROR : transaction === undefined ? Reasons.MISSING_TRANSACTION : Reasons.UNKNOWN,
+    reason:
+      status >= 500
+        ? Reasons.SERVER_ERROR
+        : transaction === undefined
+          ? Reasons.MISSING_TRANSACTION
+          : Reasons.UNKNOWN,
     code: undefined,
   };
   if (error === null || typeof error !== 'object') return fallback;
@@ -36,7 +46,8 @@ export function loginFailure(
   if (/cookie not found|checks\.state argument is missing|transaction/i.test(message)) {
     return { reason: Reasons.MISSING_TRANSACTION, code: undefined };
   }
-  if (/"state"|state mismatch/i.test(message)) return { reason: Reasons.STATE_MISMATCH, code: undefined };
+  if (/"state"|state mismatch/i.test(message))
+    return { reason: Reasons.STATE_MISMATCH, code: undefined };
   if (/nonce/i.test(message)) return { reason: Reasons.NONCE_MISMATCH, code: undefined };
   const oauthCode = oauthErrorCode(code);
   if (oauthCode !== undefined && oauthCode !== 'unknown_error') {
@@ -64,13 +75,19 @@ const TRANSACTION_COOKIE = /(?:^|;\s*)_?auth_verification=([^;]*)/;
  * verifier, which is never touched, and nothing from it is logged but a keyed hash of the nonce.
  * `undefined` when the browser brought no transaction.
  */
-export function readTransaction(cookieHeader: string | undefined): { state?: string; nonce?: string } | undefined {
+export function readTransaction(
+  cookieHeader: string | undefined,
+): { state?: string; nonce?: string } | undefined {
   if (cookieHeader === undefined) return undefined;
-  const m = TRANSACTION_COOKIE.exec(cookieHeader.length > 16_384 ? cookieHeader.slice(0, 16_384) : cookieHeader);
+  const m = TRANSACTION_COOKIE.exec(
+    cookieHeader.length > 16_384 ? cookieHeader.slice(0, 16_384) : cookieHeader,
+  );
   if (!m) return undefined;
   try {
     const raw = decodeURIComponent(m[1]!);
-    const value: unknown = JSON.parse(raw.slice(0, raw.indexOf('.') === -1 ? raw.length : raw.indexOf('.')));
+    const value: unknown = JSON.parse(
+      raw.slice(0, raw.indexOf('.') === -1 ? raw.length : raw.indexOf('.')),
+    );
     if (value === null || typeof value !== 'object') return {};
     const { state, nonce } = value as { state?: unknown; nonce?: unknown };
     return {

@@ -16,7 +16,9 @@ function header(headers: HeaderBag, name: string): string | undefined {
 }
 
 /** Builds the audit event of one finished request, or `undefined` when it is not an auth event. */
-export function createObserver(o: ResolvedOptions): (facts: RequestFacts) => AuditEvent | undefined {
+export function createObserver(
+  o: ResolvedOptions,
+): (facts: RequestFacts) => AuditEvent | undefined {
   const observer = observers(o);
   const max = o.limits.maxStringLength;
   const hash = (value: string) => keyedHash(o.fingerprintKey, value);
@@ -36,7 +38,10 @@ export function createObserver(o: ResolvedOptions): (facts: RequestFacts) => Aud
     const xff = header(f.headers, 'x-forwarded-for');
     event.source = {
       ip: clean(f.ip, 64),
-      forwarded: xff === undefined ? undefined : cleanList(xff.replace(/\s/g, '').replace(/,/g, ' '), MAX_FORWARDED, 64),
+      forwarded:
+        xff === undefined
+          ? undefined
+          : cleanList(xff.replace(/\s/g, '').replace(/,/g, ' '), MAX_FORWARDED, 64),
       user_agent: clean(header(f.headers, 'user-agent'), max),
     };
     const tp = header(f.headers, 'traceparent');
@@ -69,18 +74,27 @@ export function createObserver(o: ResolvedOptions): (facts: RequestFacts) => Aud
   function api(f: RequestFacts): AuditEvent | undefined {
     const token = bearerToken(f.headers.authorization);
     const status = f.status;
-    const challenge = status >= 400 && f.response ? parseChallenge(f.response.getHeader('www-authenticate')) : undefined;
+    const challenge =
+      status >= 400 && f.response
+        ? parseChallenge(f.response.getHeader('www-authenticate'))
+        : undefined;
     // Requests without a bearer token are auth events only when the app refused them.
     if (token === undefined && status !== 401 && status !== 403) return undefined;
 
-    const shape: TokenShape | undefined = token ? inspectToken(token, o.limits.maxTokenLength) : undefined;
+    const shape: TokenShape | undefined = token
+      ? inspectToken(token, o.limits.maxTokenLength)
+      : undefined;
     const verified = f.tokenClaims !== undefined;
     const claims = f.tokenClaims ?? (shape?.kind === 'jwt' ? shape.claims : undefined);
     const jwtHeader = f.tokenHeader ?? (shape?.kind === 'jwt' ? shape.header : undefined);
 
     let type: string = T.API_ACCESS_SUCCESS;
     let reason: Reason | undefined;
-    if (status === 401 || challenge?.error === 'invalid_token' || (status === 400 && challenge?.error === 'invalid_request')) {
+    if (
+      status === 401 ||
+      challenge?.error === 'invalid_token' ||
+      (status === 400 && challenge?.error === 'invalid_request')
+    ) {
       type = T.API_AUTHN_FAILURE;
       reason = authnReason(token, shape, claims, jwtHeader, challenge?.description, f.startTime);
     } else if (status === 403 || challenge?.error === 'insufficient_scope') {
@@ -105,7 +119,10 @@ export function createObserver(o: ResolvedOptions): (facts: RequestFacts) => Aud
         token: {
           type: 'access_token',
           fingerprint: hash(token),
-          expires_at: exp === undefined || Math.abs(exp) > 8.64e12 ? undefined : new Date(exp * 1000).toISOString(),
+          expires_at:
+            exp === undefined || Math.abs(exp) > 8.64e12
+              ? undefined
+              : new Date(exp * 1000).toISOString(),
           verified,
           alg: clean(jwtHeader?.alg, 32),
         },
@@ -117,7 +134,10 @@ export function createObserver(o: ResolvedOptions): (facts: RequestFacts) => Aud
   function callbackParams(f: RequestFacts): { state?: string; error?: string } {
     const q = f.url.indexOf('?');
     const query = q === -1 ? undefined : new URLSearchParams(f.url.slice(q + 1, q + 1 + 16_384));
-    const body = f.body !== null && typeof f.body === 'object' ? (f.body as Record<string, unknown>) : undefined;
+    const body =
+      f.body !== null && typeof f.body === 'object'
+        ? (f.body as Record<string, unknown>)
+        : undefined;
     const pick = (name: string) => {
       const fromBody = body?.[name];
       return typeof fromBody === 'string' ? fromBody : (query?.get(name) ?? undefined);
@@ -131,7 +151,10 @@ export function createObserver(o: ResolvedOptions): (facts: RequestFacts) => Aud
     let e: AuditEvent;
     switch (kind) {
       case 'login': {
-        e = common(newEvent(observer.rp, ok ? T.LOGIN_START_SUCCESS : T.LOGIN_START_FAILURE, f.startTime), f);
+        e = common(
+          newEvent(observer.rp, ok ? T.LOGIN_START_SUCCESS : T.LOGIN_START_FAILURE, f.startTime),
+          f,
+        );
         if (redirected) {
           const auth = parseUrl(f.response?.getHeader('location'));
           if (auth) {
@@ -149,7 +172,10 @@ export function createObserver(o: ResolvedOptions): (facts: RequestFacts) => Aud
       case 'callback': {
         const params = callbackParams(f);
         const success = ok && f.transaction !== false && params.error === undefined;
-        e = common(newEvent(observer.rp, success ? T.LOGIN_SUCCESS : T.LOGIN_FAILURE, f.startTime), f);
+        e = common(
+          newEvent(observer.rp, success ? T.LOGIN_SUCCESS : T.LOGIN_FAILURE, f.startTime),
+          f,
+        );
         const transaction = readTransaction(header(f.headers, 'cookie'));
         const nonce = transaction?.nonce ?? f.idTokenClaims?.nonce;
         if (typeof nonce === 'string') e.flow = { id: hash(nonce) };
@@ -233,7 +259,10 @@ function parseChallenge(value: unknown): { error?: string; description?: string 
   const bounded = s.length > 2048 ? s.slice(0, 2048) : s;
   const error = /\berror="?([a-z_]+)"?/i.exec(bounded)?.[1];
   const description = /\berror_description="((?:[^"\\]|\\.)*)"/i.exec(bounded)?.[1];
-  return { error: error !== undefined && CHALLENGE_ERRORS.has(error) ? error : undefined, description };
+  return {
+    error: error !== undefined && CHALLENGE_ERRORS.has(error) ? error : undefined,
+    description,
+  };
 }
 
 function parseUrl(value: unknown): URL | undefined {

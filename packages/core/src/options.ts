@@ -66,13 +66,26 @@ export interface ResolvedOptions {
   readonly rolesClaim: string;
   readonly queryAllowList: ReadonlySet<string>;
   readonly requestIdHeader: string;
-  readonly delivery: { readonly maxQueue: number; readonly maxBatch: number; readonly maxWaitMs: number };
+  readonly delivery: {
+    readonly maxQueue: number;
+    readonly maxBatch: number;
+    readonly maxWaitMs: number;
+  };
   readonly limits: { readonly maxTokenLength: number; readonly maxStringLength: number };
 }
 
 const TOP_LEVEL = new Set([
-  'service', 'sinks', 'routes', 'keys', 'pseudonymize', 'profile', 'rolesClaim', 'queryAllowList',
-  'requestIdHeader', 'delivery', 'limits',
+  'service',
+  'sinks',
+  'routes',
+  'keys',
+  'pseudonymize',
+  'profile',
+  'rolesClaim',
+  'queryAllowList',
+  'requestIdHeader',
+  'delivery',
+  'limits',
 ]);
 // Adapters add their own options (`auditor`, ...) and pass the rest here.
 const ADAPTER_KEYS = new Set(['auditor']);
@@ -80,7 +93,8 @@ const ADAPTER_KEYS = new Set(['auditor']);
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '...' : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '...' : value);
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
 }
@@ -89,13 +103,22 @@ function describe(value: unknown): string {
  * Validates options and fills in defaults: the only place defaults live. Throws one
  * `AuthtrailError` (`ERR_AUTHTRAIL_INVALID_OPTIONS`) listing every problem found.
  */
-export function resolveOptions(input: unknown, adapter = 'core', env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+export function resolveOptions(
+  input: unknown,
+  adapter = 'core',
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedOptions {
   const issues: OptionIssue[] = [];
   const bad = (path: string, value: unknown, fix: string) =>
     issues.push({ path, received: describe(value), fix });
 
-  if (input !== undefined && (input === null || typeof input !== 'object' || Array.isArray(input))) {
-    throw invalidOptions([{ path: 'options', received: describe(input), fix: 'pass an options object or nothing' }]);
+  if (
+    input !== undefined &&
+    (input === null || typeof input !== 'object' || Array.isArray(input))
+  ) {
+    throw invalidOptions([
+      { path: 'options', received: describe(input), fix: 'pass an options object or nothing' },
+    ]);
   }
   const o = (input ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(o)) {
@@ -105,16 +128,25 @@ export function resolveOptions(input: unknown, adapter = 'core', env: NodeJS.Pro
   }
 
   const service = o.service ?? env.OTEL_SERVICE_NAME ?? env.npm_package_name ?? 'app';
-  if (typeof service !== 'string' || service === '') bad('service', o.service, 'use a non-empty string such as "billing-api"');
+  if (typeof service !== 'string' || service === '')
+    bad('service', o.service, 'use a non-empty string such as "billing-api"');
 
   let sinks: Sink[] = [];
   if (o.sinks === undefined) sinks = [stdoutSink()];
   else if (!Array.isArray(o.sinks) || o.sinks.length === 0) {
-    bad('sinks', o.sinks, 'use a non-empty array such as [stdoutSink()] or [fileSink("audit.log")]');
+    bad(
+      'sinks',
+      o.sinks,
+      'use a non-empty array such as [stdoutSink()] or [fileSink("audit.log")]',
+    );
   } else {
     o.sinks.forEach((s: unknown, i) => {
       if (s === null || typeof s !== 'object' || typeof (s as Sink).write !== 'function') {
-        bad(`sinks[${i}]`, s, 'use a sink such as stdoutSink(), fileSink(path), memorySink() or callbackSink(fn)');
+        bad(
+          `sinks[${i}]`,
+          s,
+          'use a sink such as stdoutSink(), fileSink(path), memorySink() or callbackSink(fn)',
+        );
       } else sinks.push(s as Sink);
     });
   }
@@ -132,11 +164,17 @@ export function resolveOptions(input: unknown, adapter = 'core', env: NodeJS.Pro
   }
   const readKey = (name: string, value: unknown): Buffer | undefined => {
     if (value === undefined) return undefined;
-    const buf = typeof value === 'string' ? Buffer.from(value) : value instanceof Uint8Array ? Buffer.from(value) : undefined;
+    const buf =
+      typeof value === 'string'
+        ? Buffer.from(value)
+        : value instanceof Uint8Array
+          ? Buffer.from(value)
+          : undefined;
     if (!buf || buf.length < 32) {
       issues.push({
         path: `keys.${name}`,
-        received: typeof value === 'string' ? `a string of ${value.length} characters` : describe(value),
+        received:
+          typeof value === 'string' ? `a string of ${value.length} characters` : describe(value),
         fix: 'use at least 32 bytes of secret, e.g. `openssl rand -base64 32`',
       });
       return undefined;
@@ -144,7 +182,10 @@ export function resolveOptions(input: unknown, adapter = 'core', env: NodeJS.Pro
     return buf;
   };
   const fromEnv = keys.fingerprint === undefined ? env.AUTHTRAIL_FINGERPRINT_KEY : undefined;
-  const fingerprintKey = readKey(fromEnv !== undefined ? 'fingerprint (from AUTHTRAIL_FINGERPRINT_KEY)' : 'fingerprint', keys.fingerprint ?? fromEnv);
+  const fingerprintKey = readKey(
+    fromEnv !== undefined ? 'fingerprint (from AUTHTRAIL_FINGERPRINT_KEY)' : 'fingerprint',
+    keys.fingerprint ?? fromEnv,
+  );
   const pseudonymKey = readKey('pseudonym', keys.pseudonym);
 
   const bool = (name: string, fallback: boolean): boolean => {
@@ -156,9 +197,18 @@ export function resolveOptions(input: unknown, adapter = 'core', env: NodeJS.Pro
   const pseudonymize = bool('pseudonymize', false);
   const profile = bool('profile', false);
   if (pseudonymize && !pseudonymKey && keys.pseudonym === undefined) {
-    bad('keys.pseudonym', undefined, 'pseudonymize needs a stable secret of 32+ bytes so pseudonyms stay the same across restarts and instances');
+    bad(
+      'keys.pseudonym',
+      undefined,
+      'pseudonymize needs a stable secret of 32+ bytes so pseudonyms stay the same across restarts and instances',
+    );
   }
-  if (pseudonymize && profile) bad('profile', true, 'profile logs names and e-mails, which pseudonymize exists to hide: turn one off');
+  if (pseudonymize && profile)
+    bad(
+      'profile',
+      true,
+      'profile logs names and e-mails, which pseudonymize exists to hide: turn one off',
+    );
 
   const str = (name: string, fallback: string): string => {
     const v = o[name];
@@ -172,11 +222,22 @@ export function resolveOptions(input: unknown, adapter = 'core', env: NodeJS.Pro
   let queryAllowList: string[] = ['error'];
   if (o.queryAllowList !== undefined) {
     if (!Array.isArray(o.queryAllowList) || o.queryAllowList.some((q) => typeof q !== 'string')) {
-      bad('queryAllowList', o.queryAllowList, 'use an array of parameter names, e.g. ["page", "sort"]');
+      bad(
+        'queryAllowList',
+        o.queryAllowList,
+        'use an array of parameter names, e.g. ["page", "sort"]',
+      );
     } else queryAllowList = o.queryAllowList as string[];
   }
 
-  const int = (path: string, group: unknown, name: string, fallback: number, min: number, max: number): number => {
+  const int = (
+    path: string,
+    group: unknown,
+    name: string,
+    fallback: number,
+    min: number,
+    max: number,
+  ): number => {
     const v = (group as Record<string, unknown> | undefined)?.[name];
     if (v === undefined) return fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
@@ -186,7 +247,8 @@ export function resolveOptions(input: unknown, adapter = 'core', env: NodeJS.Pro
     return v;
   };
   for (const group of ['delivery', 'limits'] as const) {
-    if (o[group] !== undefined && (o[group] === null || typeof o[group] !== 'object')) bad(group, o[group], 'use an object');
+    if (o[group] !== undefined && (o[group] === null || typeof o[group] !== 'object'))
+      bad(group, o[group], 'use an object');
   }
   const delivery = Object.freeze({
     maxQueue: int('delivery', o.delivery, 'maxQueue', 10_000, 1, 10_000_000),

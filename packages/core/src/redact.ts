@@ -1,8 +1,10 @@
 import { createHmac } from 'node:crypto';
 
 // C0 and C1 controls, DEL, and the two Unicode line separators: none may reach a log line.
+/* eslint-disable no-control-regex -- matching control characters is the point */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/* eslint-enable no-control-regex */
 
 /** The marker that replaces a value authtrail will not log. */
 export const REDACTED = '[redacted]';
@@ -54,7 +56,11 @@ export function redactQuery(query: string, allow: ReadonlySet<string>, max: numb
 }
 
 /** A bounded list of clean strings from a claim that may be a string, a list, or anything else. */
-export function cleanList(value: unknown, maxItems: number, maxLength: number): string[] | undefined {
+export function cleanList(
+  value: unknown,
+  maxItems: number,
+  maxLength: number,
+): string[] | undefined {
   let items: unknown[];
   if (typeof value === 'string') items = value.split(' ', maxItems);
   else if (Array.isArray(value)) items = value.length > maxItems ? value.slice(0, maxItems) : value;

@@ -2,9 +2,7 @@ import type { Claims } from './types.js';
 
 /** What a bearer token looks like from the outside, before anyone verified it. */
 export type TokenShape =
-  | { kind: 'jwt'; header: Claims; claims: Claims }
-  | { kind: 'opaque' }
-  | { kind: 'malformed' };
+  { kind: 'jwt'; header: Claims; claims: Claims } | { kind: 'opaque' } | { kind: 'malformed' };
 
 // RFC 6750 b64token.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -29,7 +27,8 @@ export function bearerToken(header: string | string[] | undefined): string | und
  * `opaque`. Never throws.
  */
 export function inspectToken(token: string, maxLength: number): TokenShape {
-  if (token === '' || token.length > maxLength || !B64TOKEN.test(token)) return { kind: 'malformed' };
+  if (token === '' || token.length > maxLength || !B64TOKEN.test(token))
+    return { kind: 'malformed' };
   const first = token.indexOf('.');
   if (first === -1) return { kind: 'opaque' };
   const second = token.indexOf('.', first + 1);

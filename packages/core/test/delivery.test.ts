@@ -3,7 +3,15 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { callbackSink, createAuditor, fileSink, memorySink, stdoutSink, type Batch, type Sink } from '@authtrail/core';
+import {
+  callbackSink,
+  createAuditor,
+  fileSink,
+  memorySink,
+  stdoutSink,
+  type Batch,
+  type Sink,
+} from '@authtrail/core';
 
 const KEY = { fingerprint: 'fingerprint-key-for-tests-0123456789' };
 const turn = () => new Promise((r) => setImmediate(r));
@@ -76,8 +84,17 @@ describe('delivery queue', () => {
     auditor.record({ type: 'app.thing.success' });
     await auditor.close();
     expect(sink.events).toHaveLength(1);
-    expect(() => auditor.record({ type: 'app.thing.success' })).toThrow(expect.objectContaining({ code: 'ERR_AUTHTRAIL_CLOSED' }));
-    auditor.observe({ startTime: Date.now(), durationMs: 1, method: 'GET', url: '/x', status: 401, headers: {} });
+    expect(() => auditor.record({ type: 'app.thing.success' })).toThrow(
+      expect.objectContaining({ code: 'ERR_AUTHTRAIL_CLOSED' }),
+    );
+    auditor.observe({
+      startTime: Date.now(),
+      durationMs: 1,
+      method: 'GET',
+      url: '/x',
+      status: 401,
+      headers: {},
+    });
     expect(auditor.stats().dropped).toBe(1);
   });
 });
@@ -87,7 +104,8 @@ describe('sinks', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'authtrail-')), 'audit.jsonl');
     for (let round = 0; round < 2; round++) {
       const auditor = createAuditor({ sinks: [fileSink(path)], keys: KEY });
-      for (let i = 0; i < 500; i++) auditor.record({ type: 'app.thing.success', reason: `r${round}-${i}` });
+      for (let i = 0; i < 500; i++)
+        auditor.record({ type: 'app.thing.success', reason: `r${round}-${i}` });
       await auditor.close();
     }
     const lines = readFileSync(path, 'utf8').split('\n');
@@ -138,10 +156,12 @@ describe('sinks', () => {
   test('callbackSink calls the function once per event, in order, and awaits it', async () => {
     const seen: string[] = [];
     const auditor = createAuditor({
-      sinks: [callbackSink(async (e) => {
-        await new Promise((r) => setTimeout(r, 1));
-        seen.push(e.type);
-      })],
+      sinks: [
+        callbackSink(async (e) => {
+          await new Promise((r) => setTimeout(r, 1));
+          seen.push(e.type);
+        }),
+      ],
       keys: KEY,
     });
     auditor.record({ type: 'app.a.success' });
@@ -165,20 +185,31 @@ describe('record()', () => {
   test('fills schema, a UUIDv7 id, time and outcome, and keeps events sortable by id', async () => {
     const sink = memorySink();
     const auditor = createAuditor({ sinks: [sink], keys: KEY });
-    for (let i = 0; i < 2000; i++) auditor.record({ type: 'authn.mfa_verify.failure', reason: 'bad_code', user: { id: 'u1' } });
+    for (let i = 0; i < 2000; i++)
+      auditor.record({ type: 'authn.mfa_verify.failure', reason: 'bad_code', user: { id: 'u1' } });
     await auditor.flush();
     const ids = sink.events.map((e) => e.id);
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(2000);
-    expect(sink.events[0]).toMatchObject({ schema: 1, outcome: 'failure', reason: 'bad_code', user: { id: 'u1' }, observer: { role: 'rs' } });
+    expect(sink.events[0]).toMatchObject({
+      schema: 1,
+      outcome: 'failure',
+      reason: 'bad_code',
+      user: { id: 'u1' },
+      observer: { role: 'rs' },
+    });
     expect(ids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(Math.abs(parseInt(ids[0]!.replace(/-/g, '').slice(0, 12), 16) - Date.now())).toBeLessThan(5000);
+    expect(
+      Math.abs(parseInt(ids[0]!.replace(/-/g, '').slice(0, 12), 16) - Date.now()),
+    ).toBeLessThan(5000);
   });
 
   test('rejects a type of the wrong shape with ERR_AUTHTRAIL_INVALID_EVENT', () => {
     const auditor = createAuditor({ sinks: [memorySink()], keys: KEY });
     for (const type of ['login', 'authn.login.ok', 'Authn.Login.success', '', 42]) {
-      expect(() => auditor.record({ type } as never)).toThrow(expect.objectContaining({ code: 'ERR_AUTHTRAIL_INVALID_EVENT' }));
+      expect(() => auditor.record({ type } as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_AUTHTRAIL_INVALID_EVENT' }),
+      );
     }
   });
 
@@ -187,7 +218,12 @@ describe('record()', () => {
     const auditor = createAuditor({ sinks: [sink], keys: KEY });
     const user = JSON.parse('{"id":"u\\u0000x","__proto__":{"admin":true},"fn":null}');
     user.fn = () => 'x';
-    auditor.record({ type: 'app.thing.success', user, reason: 'r'.repeat(10_000), extra: 'dropped' } as never);
+    auditor.record({
+      type: 'app.thing.success',
+      user,
+      reason: 'r'.repeat(10_000),
+      extra: 'dropped',
+    } as never);
     await auditor.flush();
     const e = sink.events[0]!;
     expect(e.user).toEqual({ id: 'ux' });

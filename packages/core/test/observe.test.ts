@@ -1,4 +1,10 @@
-import { createAuditor, memorySink, type AuditEvent, type AuthtrailOptions, type RequestFacts } from '@authtrail/core';
+import {
+  createAuditor,
+  memorySink,
+  type AuditEvent,
+  type AuthtrailOptions,
+  type RequestFacts,
+} from '@authtrail/core';
 
 const KEY = 'fingerprint-key-for-tests-0123456789';
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -6,7 +12,9 @@ const jwt = (claims: Record<string, unknown>, header: Record<string, unknown> = 
   `${b64(header)}.${b64(claims)}.c2lnbmF0dXJl`;
 const now = () => Math.floor(Date.now() / 1000);
 
-function facts(over: Partial<RequestFacts> & { responseHeaders?: Record<string, string> } = {}): RequestFacts {
+function facts(
+  over: Partial<RequestFacts> & { responseHeaders?: Record<string, string> } = {},
+): RequestFacts {
   const { responseHeaders = {}, ...rest } = over;
   return {
     startTime: Date.now(),
@@ -31,7 +39,14 @@ async function observe(f: RequestFacts, options: AuthtrailOptions = {}): Promise
 
 describe('bearer-token requests', () => {
   test('logs an unverified JWT as api.access.success with verified: false and its claims', async () => {
-    const token = jwt({ sub: 'u1', client_id: 'c1', scope: 'read write', aud: 'https://api', iss: 'https://op', exp: now() + 60 });
+    const token = jwt({
+      sub: 'u1',
+      client_id: 'c1',
+      scope: 'read write',
+      aud: 'https://api',
+      iss: 'https://op',
+      exp: now() + 60,
+    });
     const [e] = await observe(facts({ headers: { authorization: `Bearer ${token}` } }));
     expect(e).toMatchObject({
       type: 'api.access.success',
@@ -39,7 +54,12 @@ describe('bearer-token requests', () => {
       observer: { role: 'rs', adapter: 'core' },
       user: { id: 'u1' },
       client: { id: 'c1' },
-      oauth: { issuer: 'https://op', scope: ['read', 'write'], audience: ['https://api'], token: { type: 'access_token', verified: false, alg: 'RS256' } },
+      oauth: {
+        issuer: 'https://op',
+        scope: ['read', 'write'],
+        audience: ['https://api'],
+        token: { type: 'access_token', verified: false, alg: 'RS256' },
+      },
       http: { method: 'GET', path: '/api/items', status: 200, duration_ms: 1.235 },
     });
     expect(JSON.stringify(e)).not.toContain(token);
@@ -47,15 +67,27 @@ describe('bearer-token requests', () => {
 
   test('marks claims the app verified (req.auth) as verified: true and prefers them over the decoded token', async () => {
     const token = jwt({ sub: 'forged' });
-    const [e] = await observe(facts({ headers: { authorization: `Bearer ${token}` }, tokenClaims: { sub: 'real', azp: 'web' }, tokenHeader: { alg: 'ES256' } }));
-    expect(e).toMatchObject({ user: { id: 'real' }, client: { id: 'web' }, oauth: { token: { verified: true, alg: 'ES256' } } });
+    const [e] = await observe(
+      facts({
+        headers: { authorization: `Bearer ${token}` },
+        tokenClaims: { sub: 'real', azp: 'web' },
+        tokenHeader: { alg: 'ES256' },
+      }),
+    );
+    expect(e).toMatchObject({
+      user: { id: 'real' },
+      client: { id: 'web' },
+      oauth: { token: { verified: true, alg: 'ES256' } },
+    });
   });
 
   test('gives the same fingerprint for the same token and key, and a different one under another key', async () => {
     const token = 'opaque-token-value-1234567890';
     const [a] = await observe(facts({ headers: { authorization: `Bearer ${token}` } }));
     const [b] = await observe(facts({ headers: { authorization: `Bearer ${token}` } }));
-    const [c] = await observe(facts({ headers: { authorization: `Bearer ${token}` } }), { keys: { fingerprint: 'x'.repeat(32) } });
+    const [c] = await observe(facts({ headers: { authorization: `Bearer ${token}` } }), {
+      keys: { fingerprint: 'x'.repeat(32) },
+    });
     expect(a!.oauth!.token!.fingerprint).toBe(b!.oauth!.token!.fingerprint);
     expect(c!.oauth!.token!.fingerprint).not.toBe(a!.oauth!.token!.fingerprint);
     expect(a!.user).toBeUndefined();
@@ -75,10 +107,17 @@ describe('bearer-token requests', () => {
       facts({
         status: 401,
         headers: { authorization: `Bearer ${jwt({ sub: 'u', exp: now() + 60 })}` },
-        responseHeaders: { 'www-authenticate': `Bearer realm="api", error="invalid_token", error_description="${description.replace(/"/g, '\\"')}"` },
+        responseHeaders: {
+          'www-authenticate': `Bearer realm="api", error="invalid_token", error_description="${description.replace(/"/g, '\\"')}"`,
+        },
       }),
     );
-    expect(e).toMatchObject({ type: 'api.authn.failure', outcome: 'failure', reason, error: { code: 'invalid_token' } });
+    expect(e).toMatchObject({
+      type: 'api.authn.failure',
+      outcome: 'failure',
+      reason,
+      error: { code: 'invalid_token' },
+    });
   });
 
   test('names 401 reasons from the claims when the app gave no challenge', async () => {
@@ -90,7 +129,9 @@ describe('bearer-token requests', () => {
       ['a.b', 'token_malformed'],
     ];
     for (const [token, reason] of cases) {
-      const [e] = await observe(facts({ status: 401, headers: { authorization: `Bearer ${token}` } }));
+      const [e] = await observe(
+        facts({ status: 401, headers: { authorization: `Bearer ${token}` } }),
+      );
       expect([token, e!.reason]).toEqual([token, reason]);
       expect(e!.error).toBeUndefined();
     }
@@ -101,19 +142,33 @@ describe('bearer-token requests', () => {
 
   test('logs 403 as api.authz.failure: insufficient_scope from the challenge, forbidden otherwise', async () => {
     const headers = { authorization: `Bearer ${jwt({ sub: 'u' })}` };
-    const [scope] = await observe(facts({ status: 403, headers, responseHeaders: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="admin"' } }));
-    expect(scope).toMatchObject({ type: 'api.authz.failure', reason: 'insufficient_scope', error: { code: 'insufficient_scope' } });
+    const [scope] = await observe(
+      facts({
+        status: 403,
+        headers,
+        responseHeaders: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="admin"' },
+      }),
+    );
+    expect(scope).toMatchObject({
+      type: 'api.authz.failure',
+      reason: 'insufficient_scope',
+      error: { code: 'insufficient_scope' },
+    });
     const [plain] = await observe(facts({ status: 403, headers }));
     expect(plain).toMatchObject({ type: 'api.authz.failure', reason: 'forbidden' });
   });
 
   test('logs nothing for a request without a bearer token that the app did not refuse', async () => {
     expect(await observe(facts({ status: 200 }))).toEqual([]);
-    expect(await observe(facts({ status: 404, headers: { authorization: 'Basic dTpw' } }))).toEqual([]);
+    expect(await observe(facts({ status: 404, headers: { authorization: 'Basic dTpw' } }))).toEqual(
+      [],
+    );
   });
 
   test('keeps an accepted token a success when the route itself failed', async () => {
-    const [e] = await observe(facts({ status: 500, headers: { authorization: `Bearer ${jwt({ sub: 'u' })}` } }));
+    const [e] = await observe(
+      facts({ status: 500, headers: { authorization: `Bearer ${jwt({ sub: 'u' })}` } }),
+    );
     expect(e).toMatchObject({ type: 'api.access.success', http: { status: 500 } });
   });
 });
@@ -153,12 +208,21 @@ describe('request context and hostile input', () => {
       { queryAllowList: ['page', 'sort'] },
     );
     expect(e!.http!.query).toBe('page=2&sort=name&secret=[redacted]');
-    expect(e!.trace).toEqual({ id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' });
+    expect(e!.trace).toEqual({
+      id: '4bf92f3577b34da6a3ce929d0e0e4736',
+      span_id: '00f067aa0ba902b7',
+    });
   });
 
   test('pseudonymises users with a keyed hash that is stable across auditors sharing the key', async () => {
-    const options = { pseudonymize: true, keys: { fingerprint: KEY, pseudonym: 'pseudonym-key-0123456789abcdefghij' } };
-    const f = () => facts({ headers: { authorization: `Bearer ${jwt({ sub: 'alice@example.com', name: 'Alice' })}` } });
+    const options = {
+      pseudonymize: true,
+      keys: { fingerprint: KEY, pseudonym: 'pseudonym-key-0123456789abcdefghij' },
+    };
+    const f = () =>
+      facts({
+        headers: { authorization: `Bearer ${jwt({ sub: 'alice@example.com', name: 'Alice' })}` },
+      });
     const [a] = await observe(f(), options);
     const [b] = await observe(f(), options);
     expect(a!.user!.hash).toMatch(/^[A-Za-z0-9_-]{22}$/);
@@ -170,16 +234,25 @@ describe('request context and hostile input', () => {
     const token = jwt({ sub: 'u', name: 'Ann', email: 'ann@example.com', groups: ['ops'] });
     const [plain] = await observe(facts({ headers: { authorization: `Bearer ${token}` } }));
     expect(plain!.user).toEqual({ id: 'u' });
-    const [full] = await observe(facts({ headers: { authorization: `Bearer ${token}` } }), { profile: true, rolesClaim: 'groups' });
+    const [full] = await observe(facts({ headers: { authorization: `Bearer ${token}` } }), {
+      profile: true,
+      rolesClaim: 'groups',
+    });
     expect(full!.user).toEqual({ id: 'u', name: 'Ann', email: 'ann@example.com', roles: ['ops'] });
   });
 });
 
 describe('relying-party routes', () => {
   test('reads client, scopes and a nonce-based flow id from the login redirect, never the URL itself', async () => {
-    const location = 'https://op.example/authorize?client_id=web&scope=openid%20email&state=abc&nonce=n-123&code_challenge=secretish';
+    const location =
+      'https://op.example/authorize?client_id=web&scope=openid%20email&state=abc&nonce=n-123&code_challenge=secretish';
     const [e] = await observe(facts({ url: '/login', status: 302, responseHeaders: { location } }));
-    expect(e).toMatchObject({ type: 'authn.login_start.success', observer: { role: 'rp' }, client: { id: 'web' }, oauth: { scope: ['openid', 'email'] } });
+    expect(e).toMatchObject({
+      type: 'authn.login_start.success',
+      observer: { role: 'rp' },
+      client: { id: 'web' },
+      oauth: { scope: ['openid', 'email'] },
+    });
     expect(e!.flow!.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(JSON.stringify(e)).not.toMatch(/secretish|n-123|op\.example/);
   });
@@ -190,37 +263,99 @@ describe('relying-party routes', () => {
   });
 
   test.each([
-    [{ message: 'invalid response encountered', error: 'OAUTH_JWT_CLAIM_COMPARISON_FAILED' }, 'id_token_invalid', undefined],
-    [{ message: 'unexpected ID Token "nonce" claim value', error: 'OAUTH_INVALID_RESPONSE' }, 'nonce_mismatch', undefined],
-    [{ message: 'server responded with an error', error: 'invalid_grant' }, 'code_exchange_failed', 'invalid_grant'],
-    [{ message: 'invalid response encountered', error: 'OAUTH_RESPONSE_IS_NOT_CONFORM' }, 'code_exchange_failed', undefined],
-    [{ message: '"auth_verification" cookie not found.', error: 'unknown_error' }, 'missing_transaction', undefined],
+    [
+      { message: 'invalid response encountered', error: 'OAUTH_JWT_CLAIM_COMPARISON_FAILED' },
+      'id_token_invalid',
+      undefined,
+    ],
+    [
+      { message: 'unexpected ID Token "nonce" claim value', error: 'OAUTH_INVALID_RESPONSE' },
+      'nonce_mismatch',
+      undefined,
+    ],
+    [
+      { message: 'server responded with an error', error: 'invalid_grant' },
+      'code_exchange_failed',
+      'invalid_grant',
+    ],
+    [
+      { message: 'invalid response encountered', error: 'OAUTH_RESPONSE_IS_NOT_CONFORM' },
+      'code_exchange_failed',
+      undefined,
+    ],
+    [
+      { message: '"auth_verification" cookie not found.', error: 'unknown_error' },
+      'missing_transaction',
+      undefined,
+    ],
   ])('names a callback error %p as %s', async (error, reason, code) => {
-    const cookie = 'auth_verification=' + encodeURIComponent(JSON.stringify({ state: 's1', nonce: 'n1', code_verifier: 'v' })) + '.sig';
-    const [e] = await observe(facts({ url: '/callback?code=c&state=s1', status: 400, error, headers: { cookie } }));
+    const cookie =
+      'auth_verification=' +
+      encodeURIComponent(JSON.stringify({ state: 's1', nonce: 'n1', code_verifier: 'v' })) +
+      '.sig';
+    const [e] = await observe(
+      facts({ url: '/callback?code=c&state=s1', status: 400, error, headers: { cookie } }),
+    );
     expect(e).toMatchObject({ type: 'authn.login.failure', reason });
     expect(e!.error?.code).toBe(code);
   });
 
   test('names a state that differs from the transaction state_mismatch, with or without the error', async () => {
-    const cookie = '_auth_verification=' + encodeURIComponent(JSON.stringify({ state: 'expected', nonce: 'n1' })) + '.sig';
-    const [e] = await observe(facts({ url: '/callback?code=c&state=forged', status: 400, headers: { cookie } }));
+    const cookie =
+      '_auth_verification=' +
+      encodeURIComponent(JSON.stringify({ state: 'expected', nonce: 'n1' })) +
+      '.sig';
+    const [e] = await observe(
+      facts({ url: '/callback?code=c&state=forged', status: 400, headers: { cookie } }),
+    );
     expect(e).toMatchObject({ reason: 'state_mismatch' });
     expect(e!.flow!.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
   });
 
   test('reads a form_post callback from the parsed body', async () => {
-    const [e] = await observe(facts({ method: 'POST', url: '/callback', status: 400, body: { error: 'login_required', state: 's' } }));
-    expect(e).toMatchObject({ type: 'authn.login.failure', reason: 'idp_error', error: { code: 'login_required' } });
+    const [e] = await observe(
+      facts({
+        method: 'POST',
+        url: '/callback',
+        status: 400,
+        body: { error: 'login_required', state: 's' },
+      }),
+    );
+    expect(e).toMatchObject({
+      type: 'authn.login.failure',
+      reason: 'idp_error',
+      error: { code: 'login_required' },
+    });
   });
 
   test('logs login success with the session identity, and a stale callback as missing_transaction', async () => {
-    const claims = { sub: 'alice', aud: ['web', 'other'], iss: 'https://op', sid: 'op-session-1', nonce: 'n1' };
-    const [ok] = await observe(facts({ url: '/callback?code=c&state=s', status: 302, user: { sub: 'alice', roles: ['admin'] }, idTokenClaims: claims, transaction: true }));
-    expect(ok).toMatchObject({ type: 'authn.login.success', user: { id: 'alice', roles: ['admin'] }, client: { id: 'web' }, oauth: { issuer: 'https://op' } });
+    const claims = {
+      sub: 'alice',
+      aud: ['web', 'other'],
+      iss: 'https://op',
+      sid: 'op-session-1',
+      nonce: 'n1',
+    };
+    const [ok] = await observe(
+      facts({
+        url: '/callback?code=c&state=s',
+        status: 302,
+        user: { sub: 'alice', roles: ['admin'] },
+        idTokenClaims: claims,
+        transaction: true,
+      }),
+    );
+    expect(ok).toMatchObject({
+      type: 'authn.login.success',
+      user: { id: 'alice', roles: ['admin'] },
+      client: { id: 'web' },
+      oauth: { issuer: 'https://op' },
+    });
     expect(ok!.session!.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(JSON.stringify(ok)).not.toContain('op-session-1');
-    const [stale] = await observe(facts({ url: '/callback?code=c&state=s', status: 302, transaction: false }));
+    const [stale] = await observe(
+      facts({ url: '/callback?code=c&state=s', status: 302, transaction: false }),
+    );
     expect(stale).toMatchObject({ type: 'authn.login.failure', reason: 'missing_transaction' });
   });
 

@@ -27,11 +27,23 @@ describe('resolveOptions', () => {
     expect(err).toBeInstanceOf(AuthtrailError);
     expect(err.code).toBe('ERR_AUTHTRAIL_INVALID_OPTIONS');
     expect(err.issues.map((i) => i.path).sort()).toEqual(
-      ['colour', 'delivery.maxQueue', 'keys.fingerprint', 'queryAllowList', 'routes.login', 'service', 'sinks[0]'].sort(),
+      [
+        'colour',
+        'delivery.maxQueue',
+        'keys.fingerprint',
+        'queryAllowList',
+        'routes.login',
+        'service',
+        'sinks[0]',
+      ].sort(),
     );
     expect(err.message).toContain('7 problems');
-    expect(err.message).toContain('keys.fingerprint: received a string of 5 characters; use at least 32 bytes');
-    expect(err.message).toContain('delivery.maxQueue: received number -1; use a whole number from 1 to');
+    expect(err.message).toContain(
+      'keys.fingerprint: received a string of 5 characters; use at least 32 bytes',
+    );
+    expect(err.message).toContain(
+      'delivery.maxQueue: received number -1; use a whole number from 1 to',
+    );
     expect(err.message).toContain('colour: received "blue"; unknown option');
   });
 
@@ -43,9 +55,13 @@ describe('resolveOptions', () => {
 
   test('rejects a non-object, duplicate route paths, and unknown route names', () => {
     expect(issuesOf(() => resolveOptions('express')).issues[0]!.path).toBe('options');
-    const err = issuesOf(() => resolveOptions({ routes: { login: '/auth', callback: '/auth', signin: '/x' } }));
+    const err = issuesOf(() =>
+      resolveOptions({ routes: { login: '/auth', callback: '/auth', signin: '/x' } }),
+    );
     expect(err.issues.map((i) => i.path).sort()).toEqual(['routes.callback', 'routes.signin']);
-    expect(issuesOf(() => resolveOptions({ routes: 'keycloak' })).issues[0]!.fix).toMatch(/express-openid-connect/);
+    expect(issuesOf(() => resolveOptions({ routes: 'keycloak' })).issues[0]!.fix).toMatch(
+      /express-openid-connect/,
+    );
   });
 
   test('fills defaults: stdout sink, express-openid-connect routes, a random key flagged as ephemeral', () => {
@@ -64,7 +80,18 @@ describe('resolveOptions', () => {
   });
 
   test('honours express-openid-connect custom route names, false to turn one off, and its extra keys', () => {
-    const o = resolveOptions({ routes: { login: 'signin', callback: '/auth/cb', logout: false, postLogoutRedirect: '/bye' } }, 'core', {});
+    const o = resolveOptions(
+      {
+        routes: {
+          login: 'signin',
+          callback: '/auth/cb',
+          logout: false,
+          postLogoutRedirect: '/bye',
+        },
+      },
+      'core',
+      {},
+    );
     expect([...o.routes]).toEqual([
       ['/signin', 'login'],
       ['/auth/cb', 'callback'],
@@ -73,7 +100,10 @@ describe('resolveOptions', () => {
   });
 
   test('reads the fingerprint key and service name from the environment', () => {
-    const o = resolveOptions({}, 'core', { AUTHTRAIL_FINGERPRINT_KEY: KEY, OTEL_SERVICE_NAME: 'billing' });
+    const o = resolveOptions({}, 'core', {
+      AUTHTRAIL_FINGERPRINT_KEY: KEY,
+      OTEL_SERVICE_NAME: 'billing',
+    });
     expect(o.ephemeralKey).toBe(false);
     expect(o.fingerprintKey.toString()).toBe(KEY);
     expect(o.service).toBe('billing');
@@ -82,7 +112,11 @@ describe('resolveOptions', () => {
   });
 
   test('createAuditor throws the typed error at startup', () => {
-    expect(() => createAuditor({ sinks: [] })).toThrow(expect.objectContaining({ code: 'ERR_AUTHTRAIL_INVALID_OPTIONS' }));
-    expect(() => createAuditor({ sinks: [memorySink()], keys: { fingerprint: KEY } })).not.toThrow();
+    expect(() => createAuditor({ sinks: [] })).toThrow(
+      expect.objectContaining({ code: 'ERR_AUTHTRAIL_INVALID_OPTIONS' }),
+    );
+    expect(() =>
+      createAuditor({ sinks: [memorySink()], keys: { fingerprint: KEY } }),
+    ).not.toThrow();
   });
 });

@@ -21,7 +21,11 @@ describe('bearerToken', () => {
 describe('inspectToken', () => {
   test('decodes the header and claims of a JWT without verifying it', () => {
     const shape = inspectToken(jwt({ alg: 'RS256' }, { sub: 'u1', scope: 'a b' }), 16384);
-    expect(shape).toEqual({ kind: 'jwt', header: { alg: 'RS256' }, claims: { sub: 'u1', scope: 'a b' } });
+    expect(shape).toEqual({
+      kind: 'jwt',
+      header: { alg: 'RS256' },
+      claims: { sub: 'u1', scope: 'a b' },
+    });
   });
 
   test('treats a single opaque string and a five-part JWE as opaque', () => {

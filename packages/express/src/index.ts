@@ -81,7 +81,10 @@ function keepSessionOnAssign(req: Request): void {
     get: () => context,
     set(value: Seen['oidc']) {
       context = value;
-      (req as unknown as Seen)[SESSION] = { user: value?.user, idTokenClaims: value?.idTokenClaims };
+      (req as unknown as Seen)[SESSION] = {
+        user: value?.user,
+        idTokenClaims: value?.idTokenClaims,
+      };
     },
   });
 }
@@ -97,4 +100,6 @@ function errors(): ErrorRequestHandler {
   };
 }
 
-export const authtrail: typeof create & { errors: typeof errors } = Object.assign(create, { errors });
+export const authtrail: typeof create & { errors: typeof errors } = Object.assign(create, {
+  errors,
+});

@@ -49,12 +49,16 @@ export class DeliveryQueue {
 
   private readonly startDrain = (): void => {
     this.scheduled = false;
-    if (this.draining === undefined) this.draining = this.drain().finally(() => (this.draining = undefined));
+    if (this.draining === undefined)
+      this.draining = this.drain().finally(() => (this.draining = undefined));
   };
 
   private async drain(): Promise<void> {
     while (this.events.length > 0) {
-      const take = this.events.length <= this.bounds.maxBatch ? this.events : this.events.slice(0, this.bounds.maxBatch);
+      const take =
+        this.events.length <= this.bounds.maxBatch
+          ? this.events
+          : this.events.slice(0, this.bounds.maxBatch);
       this.events = take === this.events ? [] : this.events.slice(take.length);
       const batch = createBatch(take);
       let allOk = true;
@@ -65,7 +69,8 @@ export class DeliveryQueue {
           } catch (error) {
             allOk = false;
             this.counters.failed += take.length;
-            if (sinkErrorChannel.hasSubscribers) sinkErrorChannel.publish({ sink: sink.name, error, events: take.length });
+            if (sinkErrorChannel.hasSubscribers)
+              sinkErrorChannel.publish({ sink: sink.name, error, events: take.length });
           }
         }),
       );
