@@ -5,6 +5,7 @@ import type { AuditEvent } from '@authtrail/core';
 import { Browser, login } from '@authtrail/example-demo/browser.cjs';
 import {
   API_AUDIENCE,
+  AUDIT_FINGERPRINT_KEY,
   OP_COOKIE_KEY,
   RP_CLIENT,
   RP_COOKIE_SECRET,
@@ -281,6 +282,7 @@ describe('secret canary', () => {
       SHORT_CLIENT.secret,
       RP_COOKIE_SECRET,
       OP_COOKIE_KEY,
+      AUDIT_FINGERPRINT_KEY,
       USERS.alice.password,
       USERS.bob.password,
       ...extraSecrets,

@@ -18,5 +18,15 @@ const SHORT_CLIENT = { id: 'short-lived-client', secret: 'short-lived-secret-0b4
 const API_AUDIENCE = 'https://api.demo.example';
 const RP_COOKIE_SECRET = 'demo-rp-cookie-secret-7d1f3a9e5b2c8e4a6f0d';
 const OP_COOKIE_KEY = 'demo-op-cookie-key-2f9c4e1a7b3d5f8e';
+/** authtrail's fingerprint key for the demo services. In production: a secret, e.g. `openssl rand -base64 32`. */
+const AUDIT_FINGERPRINT_KEY = 'demo-authtrail-fingerprint-key-4b8e1f6a2c9d';
 
-module.exports = { USERS, RP_CLIENT, SHORT_CLIENT, API_AUDIENCE, RP_COOKIE_SECRET, OP_COOKIE_KEY };
+module.exports = {
+  USERS,
+  RP_CLIENT,
+  SHORT_CLIENT,
+  API_AUDIENCE,
+  RP_COOKIE_SECRET,
+  OP_COOKIE_KEY,
+  AUDIT_FINGERPRINT_KEY,
+};

@@ -7,3 +7,4 @@ export declare const SHORT_CLIENT: { id: string; secret: string };
 export declare const API_AUDIENCE: string;
 export declare const RP_COOKIE_SECRET: string;
 export declare const OP_COOKIE_KEY: string;
+export declare const AUDIT_FINGERPRINT_KEY: string;

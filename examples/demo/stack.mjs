@@ -14,8 +14,15 @@ import accounts from './accounts.cjs';
 const { auth, requiresAuth } = eoc;
 const { auth: bearerAuth, requiredScopes } = bearer;
 
-export const { USERS, RP_CLIENT, SHORT_CLIENT, API_AUDIENCE, RP_COOKIE_SECRET, OP_COOKIE_KEY } =
-  accounts;
+export const {
+  USERS,
+  RP_CLIENT,
+  SHORT_CLIENT,
+  API_AUDIENCE,
+  RP_COOKIE_SECRET,
+  OP_COOKIE_KEY,
+  AUDIT_FINGERPRINT_KEY,
+} = accounts;
 
 function listen(port) {
   const server = createServer();
@@ -105,6 +112,17 @@ async function createProvider(issuer, rpUrl) {
       },
     ],
     jwks: { keys: [signingKey] },
+    ttl: {
+      AccessToken: 600,
+      AuthorizationCode: 60,
+      // The short-lived client's tokens live one second: for expired-token scenarios.
+      ClientCredentials: (_ctx, _token, client) => (client.clientId === SHORT_CLIENT.id ? 1 : 600),
+      IdToken: 3600,
+      Interaction: 600,
+      Session: 86400,
+      Grant: 86400,
+      RefreshToken: 86400,
+    },
     cookies: { keys: [OP_COOKIE_KEY] },
     claims: {
       openid: ['sub'],
@@ -268,7 +286,9 @@ export async function startStack({ sinks, port = 0, onSession, companion = true 
   opServer.on('request', op);
 
   // --- Relying party: one line of authtrail before auth(), one after the routes ---------------
-  const rpAuditor = createAuditor({ service: 'demo-rp', sinks }, 'express');
+  // One fingerprint key for both services, so the same token has the same fingerprint in both logs.
+  const keys = { fingerprint: AUDIT_FINGERPRINT_KEY };
+  const rpAuditor = createAuditor({ service: 'demo-rp', sinks, keys }, 'express');
   const rp = express();
   rp.use(authtrail({ auditor: rpAuditor }));
   rp.use(
@@ -338,7 +358,7 @@ export async function startStack({ sinks, port = 0, onSession, companion = true 
   rpServer.on('request', rp);
 
   // --- Bearer-token API ------------------------------------------------------------------------
-  const apiAuditor = createAuditor({ service: 'demo-api', sinks }, 'express');
+  const apiAuditor = createAuditor({ service: 'demo-api', sinks, keys }, 'express');
   const api = express();
   api.use(authtrail({ auditor: apiAuditor }));
   api.use(bearerAuth({ issuerBaseURL: issuer, audience: API_AUDIENCE, clockTolerance: 0 }));
