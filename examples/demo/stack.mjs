@@ -150,6 +150,17 @@ async function createProvider(issuer, rpUrl) {
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
+      rpInitiatedLogout: {
+        logoutSource: (ctx, form) => {
+          ctx.body = page(
+            'Sign out of the demo provider?',
+            `${form}<button form="op.logoutForm" name="logout" value="yes" type="submit">Yes, sign me out</button>`,
+          );
+        },
+        postLogoutSuccessSource: (ctx) => {
+          ctx.body = page('Signed out', '<p>You are signed out of the demo provider.</p>');
+        },
+      },
       clientCredentials: { enabled: true },
       revocation: { enabled: true },
       introspection: { enabled: true },
