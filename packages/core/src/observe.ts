@@ -5,6 +5,7 @@ import type { ResolvedOptions } from './options.js';
 import { clean, cleanList, keyedHash, redactQuery } from './redact.js';
 import { EventTypes as T, Reasons as R, type Reason } from './taxonomy.js';
 import { bearerToken, inspectToken, numericDate, type TokenShape } from './token.js';
+import { BoundedCache } from './internal/bounded-cache.js';
 import type { AuditEvent, Claims, HeaderBag, RequestFacts } from './types.js';
 
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/;
@@ -71,22 +72,79 @@ export function createObserver(
     return c === undefined ? undefined : { id: c };
   }
 
+  /**
+   * What one token says, computed once per distinct token: its fingerprint, its decoded shape and
+   * the event parts derived from its claims. API gateways see the same token many times in a row.
+   * The parts are frozen because every event of that token shares them.
+   */
+  interface TokenView {
+    fingerprint: string;
+    shape: TokenShape;
+    decoded?: ClaimView;
+    verified?: ClaimView;
+  }
+  interface ClaimView {
+    user: AuditEvent['user'];
+    client: AuditEvent['client'];
+    issuer: string | undefined;
+    scope: string[] | undefined;
+    audience: string[] | undefined;
+    exp: number | undefined;
+    expiresAt: string | undefined;
+    alg: string | undefined;
+  }
+  const tokens = new BoundedCache<string, TokenView>(1000);
+
+  function claimView(claims: Claims | undefined, jwtHeader: Claims | undefined): ClaimView {
+    const exp = numericDate(claims?.exp);
+    return Object.freeze({
+      user: claims ? deepFreeze(user(claims)) : undefined,
+      client: claims ? deepFreeze(client(claims.client_id ?? claims.azp ?? claims.cid)) : undefined,
+      issuer: clean(claims?.iss, max),
+      scope: deepFreeze(cleanList(claims?.scope ?? claims?.scp, 100, 128)),
+      audience: deepFreeze(cleanList(claims?.aud, 20, 256)),
+      exp,
+      expiresAt:
+        exp === undefined || Math.abs(exp) > 8.64e9
+          ? undefined
+          : new Date(exp * 1000).toISOString(),
+      alg: clean(jwtHeader?.alg, 32),
+    });
+  }
+
+  function tokenView(token: string): TokenView {
+    return (
+      tokens.get(token) ??
+      tokens.set(token, {
+        fingerprint: hash(token),
+        shape: inspectToken(token, o.limits.maxTokenLength),
+      })
+    );
+  }
+
   function api(f: RequestFacts): AuditEvent | undefined {
     const token = bearerToken(f.headers.authorization);
     const status = f.status;
+    // Requests without a bearer token are auth events only when the app refused them.
+    if (token === undefined && status !== 401 && status !== 403) return undefined;
     const challenge =
       status >= 400 && f.response
         ? parseChallenge(f.response.getHeader('www-authenticate'))
         : undefined;
-    // Requests without a bearer token are auth events only when the app refused them.
-    if (token === undefined && status !== 401 && status !== 403) return undefined;
 
-    const shape: TokenShape | undefined = token
-      ? inspectToken(token, o.limits.maxTokenLength)
-      : undefined;
+    const view = token ? tokenView(token) : undefined;
+    const shape = view?.shape;
     const verified = f.tokenClaims !== undefined;
-    const claims = f.tokenClaims ?? (shape?.kind === 'jwt' ? shape.claims : undefined);
-    const jwtHeader = f.tokenHeader ?? (shape?.kind === 'jwt' ? shape.header : undefined);
+    const jwt = shape?.kind === 'jwt' ? shape : undefined;
+    let claims: ClaimView | undefined;
+    if (verified) {
+      // The app's verifier decides what the claims are; for one token they do not change.
+      claims = view
+        ? (view.verified ??= claimView(f.tokenClaims, f.tokenHeader ?? jwt?.header))
+        : claimView(f.tokenClaims, f.tokenHeader);
+    } else if (jwt) {
+      claims = view!.decoded ??= claimView(jwt.claims, jwt.header);
+    }
 
     let type: string = T.API_ACCESS_SUCCESS;
     let reason: Reason | undefined;
@@ -96,7 +154,14 @@ export function createObserver(
       (status === 400 && challenge?.error === 'invalid_request')
     ) {
       type = T.API_AUTHN_FAILURE;
-      reason = authnReason(token, shape, claims, jwtHeader, challenge?.description, f.startTime);
+      reason = authnReason(
+        token,
+        shape,
+        f.tokenClaims ?? jwt?.claims,
+        f.tokenHeader ?? jwt?.header,
+        challenge?.description,
+        f.startTime,
+      );
     } else if (status === 403 || challenge?.error === 'insufficient_scope') {
       type = T.API_AUTHZ_FAILURE;
       reason = challenge?.error === 'insufficient_scope' ? R.INSUFFICIENT_SCOPE : R.FORBIDDEN;
@@ -106,25 +171,21 @@ export function createObserver(
     e.reason = reason;
     if (reason !== undefined && challenge?.error !== undefined) e.error = { code: challenge.error };
     if (claims) {
-      e.user = user(claims);
-      e.client = client(claims.client_id ?? claims.azp ?? claims.cid);
+      e.user = claims.user;
+      e.client = claims.client;
     }
-    if (token) {
-      const exp = numericDate(claims?.exp);
+    if (view) {
       e.oauth = {
-        issuer: clean(claims?.iss, max),
-        scope: cleanList(claims?.scope ?? claims?.scp, 100, 128),
-        audience: cleanList(claims?.aud, 20, 256),
+        issuer: claims?.issuer,
+        scope: claims?.scope,
+        audience: claims?.audience,
         grant_type: undefined,
         token: {
           type: 'access_token',
-          fingerprint: hash(token),
-          expires_at:
-            exp === undefined || Math.abs(exp) > 8.64e12
-              ? undefined
-              : new Date(exp * 1000).toISOString(),
+          fingerprint: view.fingerprint,
+          expires_at: claims?.expiresAt,
           verified,
-          alg: clean(jwtHeader?.alg, 32),
+          alg: claims?.alg,
         },
       };
     }
@@ -219,6 +280,14 @@ export function createObserver(
     const kind = routeKind(o.routes, f.url);
     return kind === undefined ? api(f) : rp(f, kind);
   };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function authnReason(

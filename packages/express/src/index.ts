@@ -46,7 +46,7 @@ function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
     // express-openid-connect clears the session before the logout redirect: keep who it was.
     if (kind === 'logout') keepSessionOnAssign(req);
     req.audit = auditor;
-    res.once('close', () => {
+    res.on('close', () => {
       const seen = req as unknown as Seen;
       const session = kind === undefined ? undefined : (seen[SESSION] ?? seen.oidc);
       auditor.observe({
