@@ -81,6 +81,23 @@ describe('bearer-token requests', () => {
     });
   });
 
+  test('keeps decoded and app-verified views of one token apart when it is seen both ways', async () => {
+    const sink = memorySink();
+    const auditor = createAuditor({ sinks: [sink], keys: { fingerprint: KEY } });
+    const headers = { authorization: `Bearer ${jwt({ sub: 'claimed', client_id: 'c' })}` };
+    auditor.observe(facts({ headers }));
+    auditor.observe(facts({ headers, tokenClaims: { sub: 'verified-sub', client_id: 'c' } }));
+    auditor.observe(facts({ headers, status: 401 }));
+    await auditor.flush();
+    expect(sink.events.map((e) => [e.type, e.user?.id, e.oauth?.token?.verified])).toEqual([
+      ['api.access.success', 'claimed', false],
+      ['api.access.success', 'verified-sub', true],
+      ['api.authn.failure', 'claimed', false],
+    ]);
+    expect(new Set(sink.events.map((e) => e.oauth?.token?.fingerprint)).size).toBe(1);
+    expect(Object.isFrozen(sink.events[0]!.user)).toBe(true); // shared by every event of the token
+  });
+
   test('gives the same fingerprint for the same token and key, and a different one under another key', async () => {
     const token = 'opaque-token-value-1234567890';
     const [a] = await observe(facts({ headers: { authorization: `Bearer ${token}` } }));
