@@ -1,10 +1,10 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-});
+// jose 6 ships ESM only. The ESM build imports it; the CommonJS build bundles it, so that loaders
+// which cannot require() ESM (jest on Node 20, older bundlers) still load @authtrail/core.
+const common = { entry: ['src/index.ts'], sourcemap: true, target: 'node20' } as const;
+
+export default defineConfig([
+  { ...common, format: ['esm'], dts: true, clean: true },
+  { ...common, format: ['cjs'], dts: true, noExternal: ['jose'] },
+]);

@@ -52,6 +52,12 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
   const observer = observers(o);
   let closed = false;
   let errors = 0;
+  // Events still waiting for authtrail's own token verification (first sight of a token only).
+  const pending = new Set<Promise<void>>();
+  const failed = (error: unknown) => {
+    errors++;
+    if (auditErrorChannel.hasSubscribers) auditErrorChannel.publish({ error });
+  };
 
   return {
     options: o,
@@ -63,10 +69,14 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
       }
       try {
         const event = build(facts);
-        if (event) queue.push(event);
+        if (event instanceof Promise) {
+          const settled: Promise<void> = event
+            .then((e) => queue.push(e), failed)
+            .finally(() => pending.delete(settled));
+          pending.add(settled);
+        } else if (event) queue.push(event);
       } catch (error) {
-        errors++;
-        if (auditErrorChannel.hasSubscribers) auditErrorChannel.publish({ error });
+        failed(error);
       }
     },
     record(input) {
@@ -92,9 +102,13 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
       queue.push(event);
       return event;
     },
-    flush: () => queue.flush(),
+    async flush() {
+      while (pending.size > 0) await Promise.all(pending);
+      await queue.flush();
+    },
     async close() {
       closed = true;
+      while (pending.size > 0) await Promise.all(pending);
       await queue.close();
     },
     stats: () => ({ ...queue.counters, errors, queued: queue.depth }),

@@ -11,6 +11,7 @@ export {
 export { resolveOptions, type AuthtrailOptions, type ResolvedOptions } from './options.js';
 export type { RouteKind, RouteOptions } from './classify.js';
 export { bearerToken, inspectToken, type TokenShape } from './token.js';
+export type { VerifyOptions } from './verify.js';
 export { sinkErrorChannel } from './delivery/queue.js';
 export { stdoutSink, type StreamSinkOptions } from './sinks/stdout.js';
 export { fileSink } from './sinks/file.js';

@@ -6,6 +6,7 @@ import { clean, cleanList, keyedHash, redactQuery } from './redact.js';
 import { EventTypes as T, Reasons as R, type Reason } from './taxonomy.js';
 import { bearerToken, inspectToken, numericDate, type TokenShape } from './token.js';
 import { BoundedCache } from './internal/bounded-cache.js';
+import { createVerifier, type Verification } from './verify.js';
 import type { AuditEvent, Claims, HeaderBag, RequestFacts } from './types.js';
 
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/;
@@ -16,10 +17,13 @@ function header(headers: HeaderBag, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** Builds the audit event of one finished request, or `undefined` when it is not an auth event. */
+/**
+ * Builds the audit event of one finished request, or `undefined` when it is not an auth event. The
+ * event is a promise only while authtrail's own verification of a token it has not seen is pending.
+ */
 export function createObserver(
   o: ResolvedOptions,
-): (facts: RequestFacts) => AuditEvent | undefined {
+): (facts: RequestFacts) => AuditEvent | Promise<AuditEvent> | undefined {
   const observer = observers(o);
   const max = o.limits.maxStringLength;
   const hash = (value: string) => keyedHash(o.fingerprintKey, value);
@@ -82,6 +86,9 @@ export function createObserver(
     shape: TokenShape;
     decoded?: ClaimView;
     verified?: ClaimView;
+    /** authtrail's own verification (with `verify`): pending, then settled. */
+    verification?: Promise<Verification>;
+    result?: Verification;
   }
   interface ClaimView {
     user: AuditEvent['user'];
@@ -94,6 +101,7 @@ export function createObserver(
     alg: string | undefined;
   }
   const tokens = new BoundedCache<string, TokenView>(1000);
+  const verifier = o.verify ? createVerifier(o.verify) : undefined;
 
   function claimView(claims: Claims | undefined, jwtHeader: Claims | undefined): ClaimView {
     const exp = numericDate(claims?.exp);
@@ -122,26 +130,53 @@ export function createObserver(
     );
   }
 
-  function api(f: RequestFacts): AuditEvent | undefined {
+  function api(f: RequestFacts): AuditEvent | Promise<AuditEvent> | undefined {
     const token = bearerToken(f.headers.authorization);
-    const status = f.status;
     // Requests without a bearer token are auth events only when the app refused them.
-    if (token === undefined && status !== 401 && status !== 403) return undefined;
+    if (token === undefined && f.status !== 401 && f.status !== 403) return undefined;
+    const view = token ? tokenView(token) : undefined;
+    if (
+      verifier &&
+      view &&
+      view.result === undefined &&
+      f.tokenClaims === undefined &&
+      view.shape.kind === 'jwt'
+    ) {
+      view.verification ??= verifier(token!, view.shape.header).then((result) => {
+        // An undecided result (JWKS unreachable) is used once, not kept: the next request tries again.
+        if (result.ok || result.reason !== undefined) view.result = result;
+        else view.verification = undefined;
+        return result;
+      });
+      return view.verification.then((result) => apiEvent(f, token, view, result));
+    }
+    return apiEvent(f, token, view, view?.result);
+  }
+
+  function apiEvent(
+    f: RequestFacts,
+    token: string | undefined,
+    view: TokenView | undefined,
+    own: Verification | undefined,
+  ): AuditEvent {
+    const status = f.status;
     const challenge =
       status >= 400 && f.response
         ? parseChallenge(f.response.getHeader('www-authenticate'))
         : undefined;
-
-    const view = token ? tokenView(token) : undefined;
     const shape = view?.shape;
-    const verified = f.tokenClaims !== undefined;
     const jwt = shape?.kind === 'jwt' ? shape : undefined;
+    const verified = f.tokenClaims !== undefined || own?.ok === true;
     let claims: ClaimView | undefined;
-    if (verified) {
+    let rawClaims = f.tokenClaims ?? jwt?.claims;
+    if (f.tokenClaims !== undefined) {
       // The app's verifier decides what the claims are; for one token they do not change.
       claims = view
         ? (view.verified ??= claimView(f.tokenClaims, f.tokenHeader ?? jwt?.header))
         : claimView(f.tokenClaims, f.tokenHeader);
+    } else if (own?.ok) {
+      claims = view!.verified ??= claimView(own.claims, own.header);
+      rawClaims = own.claims;
     } else if (jwt) {
       claims = view!.decoded ??= claimView(jwt.claims, jwt.header);
     }
@@ -154,14 +189,18 @@ export function createObserver(
       (status === 400 && challenge?.error === 'invalid_request')
     ) {
       type = T.API_AUTHN_FAILURE;
-      reason = authnReason(
-        token,
-        shape,
-        f.tokenClaims ?? jwt?.claims,
-        f.tokenHeader ?? jwt?.header,
-        challenge?.description,
-        f.startTime,
-      );
+      // authtrail's own verification knows exactly why; else the verifier's words, then the claims.
+      reason =
+        own?.ok === false && own.reason !== undefined
+          ? own.reason
+          : authnReason(
+              token,
+              shape,
+              rawClaims,
+              f.tokenHeader ?? jwt?.header,
+              challenge?.description,
+              f.startTime,
+            );
     } else if (status === 403 || challenge?.error === 'insufficient_scope') {
       type = T.API_AUTHZ_FAILURE;
       reason = challenge?.error === 'insufficient_scope' ? R.INSUFFICIENT_SCOPE : R.FORBIDDEN;
@@ -276,7 +315,7 @@ export function createObserver(
     if (sid !== undefined) e.session = { id: hash(sid) };
   }
 
-  return function observe(f: RequestFacts): AuditEvent | undefined {
+  return function observe(f: RequestFacts): AuditEvent | Promise<AuditEvent> | undefined {
     const kind = routeKind(o.routes, f.url);
     return kind === undefined ? api(f) : rp(f, kind);
   };

@@ -4,6 +4,7 @@ import { invalidOptions, type OptionIssue } from './errors.js';
 import { compileRoutes, type RouteKind, type RouteOptions } from './classify.js';
 import { stdoutSink } from './sinks/stdout.js';
 import type { Sink } from './types.js';
+import { DEFAULT_ALGORITHMS, type VerifyOptions } from './verify.js';
 
 /** Options of {@link createAuditor} and of every adapter. */
 export interface AuthtrailOptions {
@@ -33,6 +34,13 @@ export interface AuthtrailOptions {
   queryAllowList?: string[];
   /** Request header carrying a request id, logged as `http.request_id`. @default 'x-request-id' */
   requestIdHeader?: string;
+  /**
+   * Verify bearer tokens with jose when the app's own verifier is not visible to authtrail (its claims
+   * are read from `req.auth`, `ctx.state.user`, `request.user` when present). Runs after the response,
+   * off the request path; results are cached per token. Without it, tokens are decoded and logged
+   * `verified: false`.
+   */
+  verify?: VerifyOptions;
   /** Delivery queue bounds. */
   delivery?: {
     /** Events held at most; beyond it events are dropped and counted. @default 10000 */
@@ -66,6 +74,7 @@ export interface ResolvedOptions {
   readonly rolesClaim: string;
   readonly queryAllowList: ReadonlySet<string>;
   readonly requestIdHeader: string;
+  readonly verify: Readonly<VerifyOptions> | undefined;
   readonly delivery: {
     readonly maxQueue: number;
     readonly maxBatch: number;
@@ -84,6 +93,7 @@ const TOP_LEVEL = new Set([
   'rolesClaim',
   'queryAllowList',
   'requestIdHeader',
+  'verify',
   'delivery',
   'limits',
 ]);
@@ -260,6 +270,8 @@ export function resolveOptions(
     maxStringLength: int('limits', o.limits, 'maxStringLength', 512, 16, 65_536),
   });
 
+  const verify = resolveVerify(o.verify, bad);
+
   if (issues.length > 0) throw invalidOptions(issues);
 
   return Object.freeze({
@@ -276,7 +288,78 @@ export function resolveOptions(
     rolesClaim,
     queryAllowList: new Set(queryAllowList),
     requestIdHeader,
+    verify,
     delivery,
     limits,
   });
+}
+
+function isUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    return /^https?:$/.test(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+function resolveVerify(
+  value: unknown,
+  bad: (path: string, value: unknown, fix: string) => void,
+): Readonly<VerifyOptions> | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    bad(
+      'verify',
+      value,
+      "use { issuer: 'https://login.example.com', audience: 'https://api.example.com' }",
+    );
+    return undefined;
+  }
+  const v = value as Record<string, unknown>;
+  for (const key of Object.keys(v)) {
+    if (!['issuer', 'audience', 'jwksUri', 'algorithms', 'clockTolerance'].includes(key)) {
+      bad(
+        `verify.${key}`,
+        v[key],
+        'unknown option; known options are issuer, audience, jwksUri, algorithms, clockTolerance',
+      );
+    }
+  }
+  if (!isUrl(v.issuer))
+    bad('verify.issuer', v.issuer, "use the issuer URL exactly as in the tokens' iss claim");
+  const audiences = Array.isArray(v.audience) ? v.audience : [v.audience];
+  if (audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a === '')) {
+    bad(
+      'verify.audience',
+      v.audience,
+      'use the API identifier the tokens carry in aud (a string or an array of strings)',
+    );
+  }
+  if (v.jwksUri !== undefined && !isUrl(v.jwksUri))
+    bad('verify.jwksUri', v.jwksUri, 'use an http(s) URL, or leave it out to use discovery');
+  if (v.algorithms !== undefined) {
+    const algs = v.algorithms;
+    if (
+      !Array.isArray(algs) ||
+      algs.length === 0 ||
+      algs.some((a) => typeof a !== 'string' || !DEFAULT_ALGORITHMS.includes(a))
+    ) {
+      bad(
+        'verify.algorithms',
+        algs,
+        `use a non-empty subset of ${DEFAULT_ALGORITHMS.join(', ')} (none and HMAC are never accepted)`,
+      );
+    }
+  }
+  if (
+    v.clockTolerance !== undefined &&
+    (typeof v.clockTolerance !== 'number' ||
+      !Number.isInteger(v.clockTolerance) ||
+      v.clockTolerance < 0 ||
+      v.clockTolerance > 300)
+  ) {
+    bad('verify.clockTolerance', v.clockTolerance, 'use a whole number of seconds from 0 to 300');
+  }
+  return Object.freeze({ ...(v as unknown as VerifyOptions) });
 }

@@ -1,0 +1,199 @@
+import { createServer, type Server } from 'node:http';
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import {
+  createAuditor,
+  memorySink,
+  resolveOptions,
+  type AuditEvent,
+  type RequestFacts,
+  type VerifyOptions,
+} from '@authtrail/core';
+
+const keys = { fingerprint: 'fingerprint-key-for-tests-0123456789' };
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const now = () => Math.floor(Date.now() / 1000);
+
+function signJwt(
+  claims: Record<string, unknown>,
+  key: KeyObject = privateKey,
+  header: Record<string, unknown> = { alg: 'RS256', kid: 'k1' },
+): string {
+  const input = `${b64(header)}.${b64(claims)}`;
+  return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+}
+
+let server: Server;
+let issuer: string;
+let jwksHits = 0;
+let discoveryHits = 0;
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (req.url === '/.well-known/openid-configuration') {
+      discoveryHits++;
+      return res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
+    }
+    if (req.url === '/jwks') {
+      jwksHits++;
+      return res.end(
+        JSON.stringify({
+          keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256', use: 'sig' }],
+        }),
+      );
+    }
+    res.statusCode = 404;
+    res.end('{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  issuer = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+const claims = (extra: Record<string, unknown> = {}) => ({
+  iss: issuer,
+  aud: 'https://api.test',
+  sub: 'u1',
+  client_id: 'cli',
+  scope: 'read',
+  exp: now() + 600,
+  ...extra,
+});
+
+async function observeAll(
+  requests: Array<{ token?: string; status: number }>,
+  verify: Partial<VerifyOptions> = {},
+): Promise<AuditEvent[]> {
+  const sink = memorySink();
+  const auditor = createAuditor({
+    sinks: [sink],
+    keys,
+    verify: { issuer, audience: 'https://api.test', ...verify },
+  });
+  for (const { token, status } of requests) {
+    const f: RequestFacts = {
+      startTime: Date.now(),
+      durationMs: 1,
+      method: 'GET',
+      url: '/api',
+      status,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    };
+    auditor.observe(f);
+  }
+  await auditor.flush();
+  return sink.events;
+}
+
+describe('verify: authtrail checks tokens itself with jose', () => {
+  test('logs a valid token verified: true, discovering and fetching the JWKS once', async () => {
+    jwksHits = 0;
+    discoveryHits = 0;
+    const token = signJwt(claims());
+    const events = await observeAll([
+      { token, status: 200 },
+      { token, status: 200 },
+      { token, status: 200 },
+    ]);
+    expect(events.map((e) => [e.type, e.user?.id, e.client?.id, e.oauth?.token?.verified])).toEqual(
+      [
+        ['api.access.success', 'u1', 'cli', true],
+        ['api.access.success', 'u1', 'cli', true],
+        ['api.access.success', 'u1', 'cli', true],
+      ],
+    );
+    expect(discoveryHits).toBe(1);
+    expect(jwksHits).toBe(1);
+  });
+
+  test.each([
+    [
+      'a token signed by another key',
+      () => signJwt(claims(), stranger.privateKey),
+      'signature_invalid',
+    ],
+    [
+      'a token for another audience',
+      () => signJwt(claims({ aud: 'https://other.test' })),
+      'audience_mismatch',
+    ],
+    [
+      'a token from another issuer',
+      () => signJwt(claims({ iss: 'https://evil.test' })),
+      'issuer_mismatch',
+    ],
+    ['an expired token', () => signJwt(claims({ exp: now() - 60 })), 'token_expired'],
+    ['a token not valid yet', () => signJwt(claims({ nbf: now() + 600 })), 'token_not_yet_valid'],
+    [
+      'an unsigned alg: none token',
+      () => `${b64({ alg: 'none' })}.${b64(claims())}.`,
+      'alg_not_allowed',
+    ],
+    [
+      'an HMAC token (never accepted)',
+      () => `${b64({ alg: 'HS256' })}.${b64(claims())}.c2ln`,
+      'alg_not_allowed',
+    ],
+    [
+      'a token whose kid the JWKS lacks',
+      () => signJwt(claims(), privateKey, { alg: 'RS256', kid: 'unknown' }),
+      'signature_invalid',
+    ],
+  ])('names %s exactly on a 401, unverified', async (_name, token, reason) => {
+    const [e] = await observeAll([{ token: token(), status: 401 }]);
+    expect([e!.type, e!.reason, e!.oauth?.token?.verified]).toEqual([
+      'api.authn.failure',
+      reason,
+      false,
+    ]);
+  });
+
+  test('does not let a forged token that reuses a valid signature borrow its verification', async () => {
+    const valid = signJwt(claims());
+    const [, , signature] = valid.split('.');
+    const forged = `${b64({ alg: 'RS256', kid: 'k1' })}.${b64(claims({ sub: 'admin' }))}.${signature}`;
+    const events = await observeAll([
+      { token: valid, status: 200 },
+      { token: forged, status: 200 },
+    ]);
+    expect(events.map((e) => [e.user?.id, e.oauth?.token?.verified])).toEqual([
+      ['u1', true],
+      ['admin', false],
+    ]);
+  });
+
+  test('leaves the reason to the other evidence when the JWKS cannot be reached', async () => {
+    const events = await observeAll([{ token: signJwt(claims({ exp: now() - 5 })), status: 401 }], {
+      jwksUri: 'http://127.0.0.1:9/jwks',
+    });
+    expect([events[0]!.reason, events[0]!.oauth?.token?.verified]).toEqual([
+      'token_expired',
+      false,
+    ]);
+  });
+
+  test('validates verify options at startup', () => {
+    expect(() =>
+      resolveOptions({
+        verify: {
+          issuer: 'not a url',
+          audience: [],
+          algorithms: ['none'],
+          clockTolerance: -1,
+          extra: 1,
+        },
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        issues: [
+          expect.objectContaining({ path: 'verify.extra' }),
+          expect.objectContaining({ path: 'verify.issuer' }),
+          expect.objectContaining({ path: 'verify.audience' }),
+          expect.objectContaining({ path: 'verify.algorithms' }),
+          expect.objectContaining({ path: 'verify.clockTolerance' }),
+        ],
+      }),
+    );
+  });
+});
