@@ -14,7 +14,7 @@ afterAll(async () => {
 test('still logs reason idp_error with error.code access_denied when consent is denied', async () => {
   const mark = await stack.mark();
   await login(new Browser(), stack.rpUrl, { user: 'bob', deny: true });
-  const events = await stack.eventsSince(mark);
+  const events = await stack.eventsSince(mark, 'rp', 'rs');
   expect(events.map((e) => [e.type, e.reason, e.error?.code])).toEqual([
     ['authn.login_start.success', undefined, undefined],
     ['authn.login.failure', 'idp_error', 'access_denied'],
@@ -27,7 +27,7 @@ test('still logs reason state_mismatch for a tampered state', async () => {
     user: 'alice',
     tamper: (url) => url.replace(/state=[^&]+/, 'state=forged'),
   });
-  const events = await stack.eventsSince(mark);
+  const events = await stack.eventsSince(mark, 'rp', 'rs');
   expect(events.map((e) => [e.type, e.reason])).toEqual([
     ['authn.login_start.success', undefined],
     ['authn.login.failure', 'state_mismatch'],
@@ -39,7 +39,7 @@ test('still logs reason missing_transaction for a callback replayed by another b
   const mark = await stack.mark();
   const replay = await new Browser().request(callbackUrl);
   expect(replay.status).toBe(400);
-  const events = await stack.eventsSince(mark);
+  const events = await stack.eventsSince(mark, 'rp', 'rs');
   expect(events.map((e) => [e.type, e.reason, e.http?.status])).toEqual([
     ['authn.login.failure', 'missing_transaction', 400],
   ]);

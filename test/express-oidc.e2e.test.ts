@@ -50,7 +50,7 @@ describe('relying party (express-openid-connect)', () => {
   test('logs authn.login_start.success then authn.login.success, tied by one flow id, for a successful login', async () => {
     const mark = await stack.mark();
     await login(browser(), stack.rpUrl, { user: 'alice' });
-    const events = await stack.eventsSince(mark);
+    const events = await stack.eventsSince(mark, 'rp', 'rs');
     expect(types(events)).toEqual(['authn.login_start.success', 'authn.login.success']);
     const [start, done] = events as [AuditEvent, AuditEvent];
 
@@ -88,7 +88,7 @@ describe('relying party (express-openid-connect)', () => {
   test('logs no failure at the relying party for a mistyped password at the provider, then the login', async () => {
     const mark = await stack.mark();
     await login(browser(), stack.rpUrl, { user: 'bob', wrongPassword: 'bob-typed-this-wrong-9' });
-    const events = await stack.eventsSince(mark);
+    const events = await stack.eventsSince(mark, 'rp', 'rs');
     expect(types(events)).toEqual(['authn.login_start.success', 'authn.login.success']);
     expect(events[1]).toMatchObject({ user: { id: 'bob', roles: ['viewer'] } });
   });
@@ -97,7 +97,7 @@ describe('relying party (express-openid-connect)', () => {
     const mark = await stack.mark();
     const { page } = await login(browser(), stack.rpUrl, { user: 'bob', deny: true });
     expect(page.status).toBe(400);
-    const events = await stack.eventsSince(mark);
+    const events = await stack.eventsSince(mark, 'rp', 'rs');
     expect(types(events)).toEqual(['authn.login_start.success', 'authn.login.failure']);
     expect(events[1]).toMatchObject({
       outcome: 'failure',
@@ -118,7 +118,7 @@ describe('relying party (express-openid-connect)', () => {
         url.replace(/state=[^&]+/, 'state=eyJyZXR1cm5UbyI6Imh0dHBzOi8vZXZpbC5leGFtcGxlIn0'),
     });
     expect(page.status).toBe(400);
-    const events = await stack.eventsSince(mark);
+    const events = await stack.eventsSince(mark, 'rp', 'rs');
     expect(types(events)).toEqual(['authn.login_start.success', 'authn.login.failure']);
     expect(events[1]).toMatchObject({ reason: 'state_mismatch', http: { status: 400 } });
     expect(events[1]!.flow).toEqual(events[0]!.flow);
@@ -136,7 +136,7 @@ describe('relying party (express-openid-connect)', () => {
     const stale = await victim.request(callbackUrl);
     expect(stale.status).toBe(302);
 
-    const events = await stack.eventsSince(mark);
+    const events = await stack.eventsSince(mark, 'rp', 'rs');
     expect(types(events)).toEqual(['authn.login.failure', 'authn.login.failure']);
     expect(events[0]).toMatchObject({ reason: 'missing_transaction', http: { status: 400 } });
     expect(events[0]!.user).toBeUndefined();
@@ -151,7 +151,7 @@ describe('relying party (express-openid-connect)', () => {
     expect(logout.status).toBe(302);
     expect(logout.location).toContain(`${stack.issuer}/session/end`);
 
-    const events = await stack.eventsSince(mark);
+    const events = await stack.eventsSince(mark, 'rp', 'rs');
     expect(types(events)).toEqual([
       'authn.login_start.success',
       'authn.login.success',
@@ -170,7 +170,7 @@ describe('relying party (express-openid-connect)', () => {
     const mark = await stack.mark();
     const home = await browser().request(`${stack.rpUrl}/`);
     expect(home.status).toBe(200);
-    expect(await stack.eventsSince(mark)).toEqual([]);
+    expect(await stack.eventsSince(mark, 'rp', 'rs')).toEqual([]);
   });
 });
 
@@ -189,7 +189,7 @@ describe('bearer-token API (express-oauth2-jwt-bearer)', () => {
     });
     expect(again.status).toBe(200);
 
-    const events = await stack.eventsSince(mark);
+    const events = await stack.eventsSince(mark, 'rp', 'rs');
     expect(types(events)).toEqual(['api.access.success', 'api.access.success']);
     expect(events[0]).toMatchObject({
       outcome: 'success',
@@ -219,7 +219,7 @@ describe('bearer-token API (express-oauth2-jwt-bearer)', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(res.status).toBe(401);
-    const events = await stack.eventsSince(mark);
+    const events = await stack.eventsSince(mark, 'rp', 'rs');
     expect(types(events)).toEqual(['api.authn.failure']);
     expect(events[0]).toMatchObject({
       outcome: 'failure',
@@ -237,7 +237,7 @@ describe('bearer-token API (express-oauth2-jwt-bearer)', () => {
       headers: { authorization: 'Bearer eyJhbGciOi.broken!!.x' },
     });
     expect(res.status).toBe(401);
-    const events = await stack.eventsSince(mark);
+    const events = await stack.eventsSince(mark, 'rp', 'rs');
     expect(types(events)).toEqual(['api.authn.failure']);
     expect(events[0]).toMatchObject({
       reason: 'token_malformed',
@@ -250,7 +250,7 @@ describe('bearer-token API (express-oauth2-jwt-bearer)', () => {
     const mark = await stack.mark();
     const res = await fetch(`${stack.apiUrl}/api/items`);
     expect(res.status).toBe(401);
-    const events = await stack.eventsSince(mark);
+    const events = await stack.eventsSince(mark, 'rp', 'rs');
     expect(types(events)).toEqual(['api.authn.failure']);
     expect(events[0]).toMatchObject({ reason: 'token_missing', http: { status: 401 } });
     expect(events[0]!.oauth).toBeUndefined();
@@ -263,7 +263,7 @@ describe('bearer-token API (express-oauth2-jwt-bearer)', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(res.status).toBe(403);
-    const events = await stack.eventsSince(mark);
+    const events = await stack.eventsSince(mark, 'rp', 'rs');
     expect(types(events)).toEqual(['api.authz.failure']);
     expect(events[0]).toMatchObject({
       reason: 'insufficient_scope',

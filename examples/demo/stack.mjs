@@ -9,6 +9,7 @@ import bearer from 'express-oauth2-jwt-bearer';
 import { exportJWK, generateKeyPair } from 'jose';
 import { createAuditor } from '@authtrail/core';
 import { authtrail } from '@authtrail/express';
+import { authtrail as authtrailKoa } from '@authtrail/koa';
 import accounts from './accounts.cjs';
 
 const { auth, requiresAuth } = eoc;
@@ -112,6 +113,8 @@ async function createProvider(issuer, rpUrl) {
       },
     ],
     jwks: { keys: [signingKey] },
+    // Rotate refresh tokens on every use, so a replayed one is detected (and its grant revoked).
+    rotateRefreshToken: true,
     ttl: {
       AccessToken: 600,
       AuthorizationCode: 60,
@@ -181,7 +184,7 @@ async function createProvider(issuer, rpUrl) {
   return provider;
 }
 
-function interactionRoutes(provider) {
+function interactionRoutes(provider, auditor) {
   const router = express.Router();
   const form = express.urlencoded({ extended: false });
 
@@ -220,6 +223,15 @@ function interactionRoutes(provider) {
       const { uid } = await provider.interactionDetails(req, res);
       const user = USERS[req.body.username];
       if (!user || user.password !== req.body.password) {
+        // The provider's own interaction code knows why a sign-in failed: it records it.
+        auditor.record({
+          type: 'authn.login.failure',
+          observer: { role: 'op' },
+          reason: 'invalid_credentials',
+          user: user ? { id: req.body.username } : undefined, // never echo unknown names: often a mistyped password
+          http: { method: 'POST', path: '/interaction/:uid/login', status: 200, duration_ms: 0 },
+          source: { ip: req.ip, user_agent: req.get('user-agent') },
+        });
         return res.status(200).type('html').send(loginPage(uid, 'Wrong user name or password.'));
       }
       await provider.interactionFinished(
@@ -281,7 +293,7 @@ function interactionRoutes(provider) {
  * @param {(session: object) => void} [options.onSession] sees the tokens of each new RP session
  * @param {boolean} [options.companion] mount authtrail.errors() after the RP routes (default true)
  */
-export async function startStack({ sinks, port = 0, onSession, companion = true } = {}) {
+export async function startStack({ sinks, port = 0, onSession, onProvider, companion = true } = {}) {
   const rpServer = await listen(port);
   const opServer = await listen(port ? port + 1 : 0);
   const apiServer = await listen(port ? port + 2 : 0);
@@ -290,15 +302,18 @@ export async function startStack({ sinks, port = 0, onSession, companion = true 
   const apiUrl = `http://127.0.0.1:${apiServer.address().port}`;
 
   // --- OpenID Provider -------------------------------------------------------------------------
+  // One fingerprint key for every service, so the same token has the same fingerprint in each log.
+  const keys = { fingerprint: AUDIT_FINGERPRINT_KEY };
   const provider = await createProvider(issuer, rpUrl);
+  const opAuditor = createAuditor({ service: 'demo-op', sinks, keys, routes: 'oidc-provider' }, 'koa');
+  provider.use(authtrailKoa({ auditor: opAuditor }));
+  onProvider?.(provider);
   const op = express();
-  op.use(interactionRoutes(provider));
+  op.use(interactionRoutes(provider, opAuditor));
   op.use(provider.callback());
   opServer.on('request', op);
 
   // --- Relying party: one line of authtrail before auth(), one after the routes ---------------
-  // One fingerprint key for both services, so the same token has the same fingerprint in both logs.
-  const keys = { fingerprint: AUDIT_FINGERPRINT_KEY };
   const rpAuditor = createAuditor({ service: 'demo-rp', sinks, keys }, 'express');
   const rp = express();
   rp.use(authtrail({ auditor: rpAuditor }));
@@ -392,14 +407,14 @@ export async function startStack({ sinks, port = 0, onSession, companion = true 
     issuer,
     apiUrl,
     provider,
-    auditors: [rpAuditor, apiAuditor],
+    auditors: [opAuditor, rpAuditor, apiAuditor],
     async flush() {
-      await Promise.all([rpAuditor.flush(), apiAuditor.flush()]);
+      await Promise.all([opAuditor.flush(), rpAuditor.flush(), apiAuditor.flush()]);
     },
     async close() {
       for (const server of servers) server.closeAllConnections();
       await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-      await Promise.all([rpAuditor.close(), apiAuditor.close()]);
+      await Promise.all([opAuditor.close(), rpAuditor.close(), apiAuditor.close()]);
     },
   };
 }

@@ -15,7 +15,8 @@ export interface StackProcess {
   events(): Promise<AuditEvent[]>;
   /** The index of the next event: pass it to `eventsSince`. */
   mark(): Promise<number>;
-  eventsSince(mark: number): Promise<AuditEvent[]>;
+  /** Events after `mark`, optionally only those of one observer role (`op`, `rp`, `rs`). */
+  eventsSince(mark: number, ...roles: Array<'op' | 'rp' | 'rs'>): Promise<AuditEvent[]>;
   /** Tokens of every RP session established so far, as express-openid-connect stored them. */
   sessions(): Promise<Array<{ access_token: string; id_token: string; refresh_token?: string }>>;
   stop(): Promise<void>;
@@ -66,7 +67,10 @@ export async function startStackProcess(env: Record<string, string> = {}): Promi
     text,
     events,
     mark: async () => (await events()).length,
-    eventsSince: async (mark) => (await events()).slice(mark),
+    eventsSince: async (mark, ...roles) =>
+      (await events())
+        .slice(mark)
+        .filter((e) => roles.length === 0 || roles.includes(e.observer.role)),
     sessions: async () =>
       (await (await fetch(`${ready.control}/sessions`)).json()) as Awaited<
         ReturnType<StackProcess['sessions']>

@@ -74,6 +74,8 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
             .then((e) => queue.push(e), failed)
             .finally(() => pending.delete(settled));
           pending.add(settled);
+        } else if (Array.isArray(event)) {
+          for (const e of event) queue.push(e);
         } else if (event) queue.push(event);
       } catch (error) {
         failed(error);

@@ -52,7 +52,7 @@ export function compileRoutes(
     issues.push({
       path: 'routes',
       received: JSON.stringify(routes) ?? String(routes),
-      fix: "use 'express-openid-connect' or an object such as { login: '/signin', callback: '/cb' }",
+      fix: "use 'express-openid-connect', 'oidc-provider' or an object such as { login: '/signin', callback: '/cb' }",
     });
   }
   const table = new Map<string, RouteKind>();

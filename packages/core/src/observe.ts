@@ -7,6 +7,7 @@ import { EventTypes as T, Reasons as R, type Reason } from './taxonomy.js';
 import { bearerToken, inspectToken, numericDate, type TokenShape } from './token.js';
 import { BoundedCache } from './internal/bounded-cache.js';
 import { createVerifier, type Verification } from './verify.js';
+import { createOpObserver } from './op.js';
 import type { AuditEvent, Claims, HeaderBag, RequestFacts } from './types.js';
 
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/;
@@ -23,7 +24,7 @@ function header(headers: HeaderBag, name: string): string | undefined {
  */
 export function createObserver(
   o: ResolvedOptions,
-): (facts: RequestFacts) => AuditEvent | Promise<AuditEvent> | undefined {
+): (facts: RequestFacts) => AuditEvent | AuditEvent[] | Promise<AuditEvent> | undefined {
   const observer = observers(o);
   const max = o.limits.maxStringLength;
   const hash = (value: string) => keyedHash(o.fingerprintKey, value);
@@ -35,7 +36,9 @@ export function createObserver(
       request_id: clean(header(f.headers, o.requestIdHeader), 128),
       method: clean(f.method, 16) ?? 'UNKNOWN',
       route: clean(f.route, 256),
-      path: clean(pathOf(url), 1024) ?? '/',
+      // oidc-provider puts interaction and session handles in paths (/auth/:uid), the same values its
+      // cookies carry: on the provider the route template stands in for the path.
+      path: (o.provider ? clean(f.route, 256) : undefined) ?? clean(pathOf(url), 1024) ?? '/',
       query: q === -1 ? undefined : redactQuery(url.slice(q + 1), o.queryAllowList, 1024),
       status: f.status,
       duration_ms: Math.round(f.durationMs * 1000) / 1000,
@@ -315,7 +318,12 @@ export function createObserver(
     if (sid !== undefined) e.session = { id: hash(sid) };
   }
 
-  return function observe(f: RequestFacts): AuditEvent | Promise<AuditEvent> | undefined {
+  const op = o.provider ? createOpObserver(o, hash) : undefined;
+
+  return function observe(
+    f: RequestFacts,
+  ): AuditEvent | AuditEvent[] | Promise<AuditEvent> | undefined {
+    if (op) return op(f, (type) => common(newEvent(observer.op, type, f.startTime), f));
     const kind = routeKind(o.routes, f.url);
     return kind === undefined ? api(f) : rp(f, kind);
   };

@@ -15,9 +15,11 @@ export interface AuthtrailOptions {
   /**
    * Relying-party routes to recognise. A preset name, or paths named as in express-openid-connect's
    * own `routes` option (pass the same object you give `auth()`); `false` turns a route off.
+   * `'oidc-provider'` audits a node-oidc-provider instance instead (`provider.use(authtrail(...))`):
+   * events come from its endpoints (`ctx.oidc`), not from paths.
    * @default 'express-openid-connect' (`/login`, `/callback`, `/logout`, `/backchannel-logout`)
    */
-  routes?: 'express-openid-connect' | RouteOptions;
+  routes?: 'express-openid-connect' | 'oidc-provider' | RouteOptions;
   /**
    * Keys for keyed hashes, each at least 32 bytes (a string of 32+ characters or a Uint8Array).
    * `fingerprint` keys token fingerprints and hashed state/session ids: share it across instances
@@ -66,6 +68,8 @@ export interface ResolvedOptions {
   readonly adapter: string;
   readonly sinks: readonly Sink[];
   readonly routes: ReadonlyMap<string, RouteKind>;
+  /** Auditing an OpenID Provider (`routes: 'oidc-provider'`). */
+  readonly provider: boolean;
   readonly fingerprintKey: Buffer;
   readonly ephemeralKey: boolean;
   readonly pseudonymKey: Buffer | undefined;
@@ -163,7 +167,7 @@ export function resolveOptions(
 
   let routes: ReadonlyMap<string, RouteKind> = new Map();
   try {
-    routes = compileRoutes(o.routes as AuthtrailOptions['routes']);
+    if (o.routes !== 'oidc-provider') routes = compileRoutes(o.routes as RouteOptions | undefined);
   } catch (err) {
     for (const issue of (err as { issues?: OptionIssue[] }).issues ?? []) issues.push(issue);
   }
@@ -280,6 +284,7 @@ export function resolveOptions(
     adapter,
     sinks: Object.freeze(sinks),
     routes,
+    provider: o.routes === 'oidc-provider',
     fingerprintKey: fingerprintKey ?? randomBytes(32),
     ephemeralKey: fingerprintKey === undefined,
     pseudonymKey,

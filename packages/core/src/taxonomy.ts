@@ -59,6 +59,8 @@ export const Reasons = {
   FORBIDDEN: 'forbidden',
   // provider side
   USER_DENIED: 'user_denied',
+  INVALID_CREDENTIALS: 'invalid_credentials',
+  TOKEN_REUSED: 'token_reused',
   // anything else: the app failed in a way the response does not explain
   SERVER_ERROR: 'server_error',
   UNKNOWN: 'unknown',

@@ -49,6 +49,8 @@ export interface TokenInfo {
   /** True only when the app's own verifier (or authtrail's) checked the signature. */
   verified: boolean;
   alg?: string;
+  /** Introspection only: whether the provider said the token was active. */
+  active?: boolean;
 }
 
 /** Header bag as Node gives it (`req.headers`). Core reads single names from it, never iterates. */
@@ -88,6 +90,10 @@ export interface RequestFacts {
   /** Claims and header of a bearer token the app's own verifier accepted (`req.auth`). */
   tokenClaims?: Claims;
   tokenHeader?: Claims;
+  /** oidc-provider's `ctx.oidc` (route, client, params, entities, result), auditing an OP. */
+  oidc?: unknown;
+  /** The response body as the app set it (Koa's `ctx.body`), auditing an OP. Tokens in it are only fingerprinted. */
+  responseBody?: unknown;
   /**
    * Relying-party transaction: true when the callback found its login transaction (express-openid-
    * connect sets `req.openidState`), false when it did not, undefined when unknown.
@@ -127,6 +133,8 @@ export interface AuditorStats {
 }
 
 /** A manual event: `type` is required; schema, id, time, outcome and observer are filled in. */
-export type ManualEvent = Partial<Omit<AuditEvent, 'schema' | 'id'>> & {
+export type ManualEvent = Partial<Omit<AuditEvent, 'schema' | 'id' | 'observer'>> & {
   type: AuditEvent['type'];
+  /** Which side records it. @default 'rs' */
+  observer?: { role?: ObserverRole };
 };

@@ -1,0 +1,243 @@
+import type { ResolvedOptions } from './options.js';
+import { EventTypes as T, Reasons as R } from './taxonomy.js';
+import { clean, cleanList, keyedHash } from './redact.js';
+import { oauthErrorCode } from './login-failure.js';
+import { BoundedCache } from './internal/bounded-cache.js';
+import type { AuditEvent, RequestFacts, TokenInfo } from './types.js';
+
+/** What core reads of oidc-provider's `ctx.oidc`. Everything is optional: it is read defensively. */
+interface OidcContext {
+  route?: unknown;
+  client?: { clientId?: unknown };
+  params?: Record<string, unknown>;
+  result?: { login?: { accountId?: unknown }; consent?: { grantId?: unknown } };
+  session?: { accountId?: unknown };
+  entities?: Record<string, Record<string, unknown> | undefined>;
+}
+
+type Make = (type: string) => AuditEvent;
+
+/**
+ * Audit events of one request to node-oidc-provider, from `ctx.oidc` and the response: the
+ * authorization endpoint and its interactions (login, consent), the token endpoint per grant type,
+ * refresh-token reuse, revocation, introspection, userinfo and end_session. One request may give
+ * several events (a resume can complete a login, a consent and the authorization at once).
+ */
+export function createOpObserver(o: ResolvedOptions, hash: (value: string) => string) {
+  // Refresh tokens this provider rotated or revoked (fingerprints): presenting one again is reuse.
+  const retired = new BoundedCache<string, true>(10_000);
+
+  const str = (value: unknown, bound = 256) => clean(value, bound);
+  const client = (id: unknown): AuditEvent['client'] => {
+    const c = str(id);
+    return c === undefined ? undefined : { id: c };
+  };
+  const user = (id: unknown): AuditEvent['user'] => {
+    const sub = str(id);
+    if (sub === undefined) return undefined;
+    return o.pseudonymize ? { hash: keyedHash(o.pseudonymKey!, sub) } : { id: sub };
+  };
+  const token = (
+    type: string,
+    value: unknown,
+    extra: Partial<TokenInfo> = {},
+  ): TokenInfo | undefined =>
+    typeof value === 'string' && value !== ''
+      ? { type, fingerprint: hash(value), verified: true, ...extra }
+      : undefined;
+
+  return function op(f: RequestFacts, make: Make): AuditEvent[] | undefined {
+    const ctx = f.oidc as OidcContext | undefined;
+    const route = typeof ctx?.route === 'string' ? ctx.route : undefined;
+    if (!ctx || route === undefined) return undefined;
+    const params = ctx.params ?? {};
+    const entities = ctx.entities ?? {};
+    const body =
+      f.responseBody !== null && typeof f.responseBody === 'object'
+        ? (f.responseBody as Record<string, unknown>)
+        : undefined;
+    const ok = f.status < 400;
+    const errorCode =
+      oauthErrorCode(body?.error) ??
+      oauthErrorCode((f.error as { error?: unknown } | undefined)?.error);
+    const clientId = ctx.client?.clientId;
+    const nonce = typeof params.nonce === 'string' ? params.nonce : undefined;
+    const events: AuditEvent[] = [];
+
+    const add = (type: string, fill: (e: AuditEvent) => void = () => {}) => {
+      const e = make(type);
+      e.client = client(clientId);
+      if (!type.endsWith('.success') && e.reason === undefined && errorCode !== undefined)
+        e.error = { code: errorCode };
+      fill(e);
+      events.push(e);
+      return e;
+    };
+
+    switch (route) {
+      case 'authorization':
+      case 'resume':
+      case 'pushed_authorization_request': {
+        const flow = nonce === undefined ? undefined : { id: hash(nonce) };
+        const scope = cleanList(params.scope, 100, 128);
+        const account = ctx.result?.login?.accountId ?? ctx.session?.accountId;
+        const interaction = entities.Interaction as
+          { result?: unknown; prompt?: { name?: unknown } } | undefined;
+        // The interaction still in place is the one just answered (its prompt says which); when the
+        // provider already created the next one (e.g. consent after login), the login was just answered.
+        const answered =
+          interaction && 'result' in interaction ? interaction.prompt?.name : undefined;
+        if (ctx.result?.login && (answered === undefined || answered === 'login')) {
+          add(T.LOGIN_SUCCESS, (e) => {
+            e.user = user(ctx.result!.login!.accountId);
+            e.flow = flow;
+          });
+        }
+        if (ctx.result?.consent) {
+          add(
+            T.CONSENT_GRANT_SUCCESS,
+            (e) => ((e.user = user(account)), (e.oauth = { scope }), (e.flow = flow)),
+          );
+        }
+        const location = f.response?.getHeader('location');
+        const target = typeof location === 'string' ? location : '';
+        if (ok && target.includes('/interaction/')) break; // the provider asks the user something: not an outcome yet
+        const redirectError = /[?&#]error=([a-z_]+)/.exec(target)?.[1];
+        if (ok && redirectError === undefined) {
+          add(
+            T.AUTHORIZE_SUCCESS,
+            (e) => ((e.user = user(account)), (e.oauth = { scope }), (e.flow = flow)),
+          );
+          break;
+        }
+        const code = oauthErrorCode(redirectError) ?? errorCode;
+        if (code === 'access_denied' && interaction?.prompt?.name === 'consent') {
+          add(
+            T.CONSENT_GRANT_FAILURE,
+            (e) => (
+              (e.reason = R.USER_DENIED),
+              (e.user = user(account)),
+              (e.oauth = { scope }),
+              (e.flow = flow)
+            ),
+          );
+        }
+        add(T.AUTHORIZE_FAILURE, (e) => {
+          e.reason =
+            f.status >= 500 ? R.SERVER_ERROR : code === 'access_denied' ? R.USER_DENIED : R.UNKNOWN;
+          if (code !== undefined) e.error = { code };
+          e.user = user(account);
+          e.flow = flow;
+        });
+        break;
+      }
+      case 'token': {
+        const grantType = str(params.grant_type, 128);
+        const refresh = grantType === 'refresh_token';
+        const presented =
+          refresh && typeof params.refresh_token === 'string'
+            ? hash(params.refresh_token)
+            : undefined;
+        const grant = (entities.AuthorizationCode ??
+          entities.RefreshToken ??
+          entities.ClientCredentials ??
+          entities.AccessToken) as { accountId?: unknown; nonce?: unknown } | undefined;
+        const account = entities.Account?.accountId ?? grant?.accountId;
+        const codeNonce = typeof grant?.nonce === 'string' ? grant.nonce : undefined;
+        if (ok) {
+          if (presented !== undefined && entities.RotatedRefreshToken) retired.set(presented, true);
+          add(refresh ? T.TOKEN_REFRESH_SUCCESS : T.TOKEN_ISSUE_SUCCESS, (e) => {
+            e.user = user(account);
+            e.flow = codeNonce === undefined ? undefined : { id: hash(codeNonce) };
+            const expiresIn = typeof body?.expires_in === 'number' ? body.expires_in : undefined;
+            e.oauth = {
+              scope: cleanList(body?.scope, 100, 128),
+              grant_type: grantType,
+              token: token('access_token', body?.access_token, {
+                expires_at:
+                  expiresIn === undefined
+                    ? undefined
+                    : new Date(f.startTime + expiresIn * 1000).toISOString(),
+              }),
+            };
+          });
+          break;
+        }
+        const rt = entities.RefreshToken as { consumed?: unknown } | undefined;
+        if (refresh && (rt?.consumed || (presented !== undefined && retired.get(presented)))) {
+          add(T.TOKEN_REUSE_DETECTED, (e) => {
+            e.reason = R.TOKEN_REUSED;
+            e.user = user(account);
+            e.oauth = {
+              grant_type: grantType,
+              token:
+                presented === undefined
+                  ? undefined
+                  : { type: 'refresh_token', fingerprint: presented, verified: true },
+            };
+          });
+        }
+        add(refresh ? T.TOKEN_REFRESH_FAILURE : T.TOKEN_ISSUE_FAILURE, (e) => {
+          e.reason = f.status >= 500 ? R.SERVER_ERROR : R.UNKNOWN;
+          e.user = user(account);
+          e.oauth = { grant_type: grantType };
+        });
+        break;
+      }
+      case 'revocation': {
+        const fingerprint = typeof params.token === 'string' ? hash(params.token) : undefined;
+        if (ok && fingerprint !== undefined) retired.set(fingerprint, true);
+        add(ok ? T.TOKEN_REVOKE_SUCCESS : T.TOKEN_REVOKE_FAILURE, (e) => {
+          if (!ok) e.reason = f.status >= 500 ? R.SERVER_ERROR : R.UNKNOWN;
+          const type = str(params.token_type_hint, 64) ?? 'unknown';
+          if (fingerprint !== undefined)
+            e.oauth = { token: { type, fingerprint, verified: false } };
+        });
+        break;
+      }
+      case 'introspection': {
+        add(ok ? T.TOKEN_INTROSPECT_SUCCESS : T.TOKEN_INTROSPECT_FAILURE, (e) => {
+          if (!ok) e.reason = f.status >= 500 ? R.SERVER_ERROR : R.UNKNOWN;
+          const type = str(params.token_type_hint, 64) ?? 'unknown';
+          const info = token(type, params.token, { verified: false });
+          if (info && ok) info.active = body?.active === true;
+          if (info) e.oauth = { token: info };
+          if (ok && body?.active === true) {
+            e.user = user(body.sub);
+            e.oauth!.scope = cleanList(body.scope, 100, 128);
+          }
+        });
+        break;
+      }
+      case 'userinfo': {
+        const at = entities.AccessToken as
+          { accountId?: unknown; clientId?: unknown; scope?: unknown } | undefined;
+        const presented = /^bearer\s+(\S+)/i.exec(String(f.headers.authorization ?? ''))?.[1];
+        add(ok ? T.USERINFO_SUCCESS : T.USERINFO_FAILURE, (e) => {
+          if (!ok)
+            e.reason =
+              f.status === 401 ? R.TOKEN_INVALID : f.status >= 500 ? R.SERVER_ERROR : R.UNKNOWN;
+          e.user = user(at?.accountId);
+          e.client = client(at?.clientId ?? clientId);
+          e.oauth = {
+            scope: cleanList(at?.scope, 100, 128),
+            token: token('access_token', presented, { verified: ok }),
+          };
+        });
+        break;
+      }
+      case 'end_session_confirm':
+      case 'end_session': {
+        if (route === 'end_session' && ok) break; // the confirmation page; the logout happens on confirm
+        add(ok ? T.LOGOUT_SUCCESS : T.LOGOUT_FAILURE, (e) => {
+          if (!ok) e.reason = f.status >= 500 ? R.SERVER_ERROR : R.UNKNOWN;
+          e.user = user(ctx.session?.accountId);
+        });
+        break;
+      }
+      default:
+        return undefined; // discovery, jwks, ... are not auth events
+    }
+    return events;
+  };
+}
