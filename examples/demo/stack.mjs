@@ -293,7 +293,13 @@ function interactionRoutes(provider, auditor) {
  * @param {(session: object) => void} [options.onSession] sees the tokens of each new RP session
  * @param {boolean} [options.companion] mount authtrail.errors() after the RP routes (default true)
  */
-export async function startStack({ sinks, port = 0, onSession, onProvider, companion = true } = {}) {
+export async function startStack({
+  sinks,
+  port = 0,
+  onSession,
+  onProvider,
+  companion = true,
+} = {}) {
   const rpServer = await listen(port);
   const opServer = await listen(port ? port + 1 : 0);
   const apiServer = await listen(port ? port + 2 : 0);
@@ -305,7 +311,10 @@ export async function startStack({ sinks, port = 0, onSession, onProvider, compa
   // One fingerprint key for every service, so the same token has the same fingerprint in each log.
   const keys = { fingerprint: AUDIT_FINGERPRINT_KEY };
   const provider = await createProvider(issuer, rpUrl);
-  const opAuditor = createAuditor({ service: 'demo-op', sinks, keys, routes: 'oidc-provider' }, 'koa');
+  const opAuditor = createAuditor(
+    { service: 'demo-op', sinks, keys, routes: 'oidc-provider' },
+    'koa',
+  );
   provider.use(authtrailKoa({ auditor: opAuditor }));
   onProvider?.(provider);
   const op = express();
