@@ -8,3 +8,5 @@ export declare const API_AUDIENCE: string;
 export declare const RP_COOKIE_SECRET: string;
 export declare const OP_COOKIE_KEY: string;
 export declare const AUDIT_FINGERPRINT_KEY: string;
+export declare const CLI_CLIENT: { id: string; secret: string; callbackPath: string };
+export declare const MACHINE_CLIENT: { id: string; secret: string };

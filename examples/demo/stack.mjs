@@ -19,6 +19,8 @@ export const {
   USERS,
   RP_CLIENT,
   SHORT_CLIENT,
+  CLI_CLIENT,
+  MACHINE_CLIENT,
   API_AUDIENCE,
   RP_COOKIE_SECRET,
   OP_COOKIE_KEY,
@@ -105,6 +107,20 @@ async function createProvider(issuer, rpUrl) {
         response_types: ['code'],
       },
       {
+        client_id: CLI_CLIENT.id,
+        client_secret: CLI_CLIENT.secret,
+        redirect_uris: [`${rpUrl}${CLI_CLIENT.callbackPath}`],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      },
+      {
+        client_id: MACHINE_CLIENT.id,
+        client_secret: MACHINE_CLIENT.secret,
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+      },
+      {
         client_id: SHORT_CLIENT.id,
         client_secret: SHORT_CLIENT.secret,
         grant_types: ['client_credentials'],
@@ -169,11 +185,14 @@ async function createProvider(issuer, rpUrl) {
       introspection: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => API_AUDIENCE,
+        // Tokens are for the API when an API scope is asked for; otherwise opaque, for userinfo.
+        defaultResource: (ctx) =>
+          /\bread:items\b/.test(ctx.oidc.params?.scope ?? '') ? API_AUDIENCE : undefined,
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, _resource, client) => ({
+        // Any resource indicator names an API with these scopes (so a token for another API can be asked for).
+        getResourceServerInfo: (_ctx, resource, client) => ({
           scope: 'read:items write:items',
-          audience: API_AUDIENCE,
+          audience: resource,
           accessTokenFormat: 'jwt',
           accessTokenTTL: client.clientId === SHORT_CLIENT.id ? 1 : 600,
           jwt: { sign: { alg: 'RS256' } },

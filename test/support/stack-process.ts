@@ -19,6 +19,11 @@ export interface StackProcess {
   eventsSince(mark: number, ...roles: Array<'op' | 'rp' | 'rs'>): Promise<AuditEvent[]>;
   /** Tokens of every RP session established so far, as express-openid-connect stored them. */
   sessions(): Promise<Array<{ access_token: string; id_token: string; refresh_token?: string }>>;
+  /** Runs an openid-client action in the child (`authUrl`, `code`, `refresh`, `revoke`, ...). */
+  client<T = Record<string, unknown>>(
+    action: string,
+    args?: Record<string, unknown>,
+  ): Promise<{ ok: boolean; result: T; error?: string }>;
   stop(): Promise<void>;
 }
 
@@ -75,6 +80,13 @@ export async function startStackProcess(env: Record<string, string> = {}): Promi
       (await (await fetch(`${ready.control}/sessions`)).json()) as Awaited<
         ReturnType<StackProcess['sessions']>
       >,
+    client: async (action, args = {}) =>
+      (await (
+        await fetch(`${ready.control}/client/${action}`, {
+          method: 'POST',
+          body: JSON.stringify(args),
+        })
+      ).json()) as never,
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());

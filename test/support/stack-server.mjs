@@ -6,6 +6,10 @@ import { createServer } from 'node:http';
 import { fileSink } from '@authtrail/core';
 import { startStack } from '@authtrail/example-demo/stack.mjs';
 import { readFile } from 'node:fs/promises';
+import * as oc from 'openid-client';
+import accounts from '@authtrail/example-demo/accounts.cjs';
+
+const { CLI_CLIENT, SHORT_CLIENT } = accounts;
 
 const file = process.env.AUDIT_FILE;
 const sessions = [];
@@ -15,8 +19,70 @@ const stack = await startStack({
   onSession: (session) => sessions.push({ ...session }),
 });
 
+// openid-client, as a real client application would use it against the provider.
+const discover = (id, secret) =>
+  oc.discovery(new URL(stack.issuer), id, secret, undefined, {
+    execute: [oc.allowInsecureRequests],
+  });
+const cli = await discover(CLI_CLIENT.id, CLI_CLIENT.secret);
+const pending = new Map(); // state -> { verifier, nonce }
+const actions = {
+  async authUrl({ scope }) {
+    const verifier = oc.randomPKCECodeVerifier();
+    const state = oc.randomState();
+    const nonce = oc.randomNonce();
+    pending.set(state, { verifier, nonce });
+    const url = oc.buildAuthorizationUrl(cli, {
+      redirect_uri: `${stack.rpUrl}${CLI_CLIENT.callbackPath}`,
+      scope,
+      state,
+      nonce,
+      prompt: 'consent',
+      code_challenge: await oc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    return { url: url.href, secrets: [verifier, state, nonce] };
+  },
+  async code({ callbackUrl }) {
+    const url = new URL(callbackUrl);
+    const { verifier, nonce } = pending.get(url.searchParams.get('state'));
+    const tokens = await oc.authorizationCodeGrant(cli, url, {
+      pkceCodeVerifier: verifier,
+      expectedNonce: nonce,
+      expectedState: url.searchParams.get('state'),
+    });
+    return { ...tokens, sub: tokens.claims()?.sub };
+  },
+  refresh: ({ refresh_token }) => oc.refreshTokenGrant(cli, refresh_token),
+  revoke: ({ token, hint }) =>
+    oc.tokenRevocation(cli, token, hint ? { token_type_hint: hint } : undefined).then(() => ({})),
+  introspect: ({ token }) => oc.tokenIntrospection(cli, token),
+  userinfo: ({ access_token, sub }) => oc.fetchUserInfo(cli, access_token, sub),
+  async clientCredentials({ scope, secret = SHORT_CLIENT.secret }) {
+    return oc.clientCredentialsGrant(await discover(SHORT_CLIENT.id, secret), { scope });
+  },
+};
+
+async function readJson(req) {
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  return JSON.parse(body || '{}');
+}
+
 const control = createServer(async (req, res) => {
-  if (req.url === '/events') {
+  if (req.url?.startsWith('/client/')) {
+    const action = actions[req.url.slice('/client/'.length)];
+    res.setHeader('content-type', 'application/json');
+    try {
+      res.end(JSON.stringify({ ok: true, result: await action(await readJson(req)) }));
+    } catch (err) {
+      // openid-client reports a 401 invalid_client as a WWW-Authenticate challenge error.
+      const challenge = err.cause?.[0]?.parameters?.error;
+      res.end(
+        JSON.stringify({ ok: false, error: err.error ?? challenge ?? err.code ?? String(err) }),
+      );
+    }
+  } else if (req.url === '/events') {
     await stack.flush();
     const text = await readFile(file, 'utf8').catch(() => '');
     res.end(text);

@@ -180,7 +180,13 @@ export function createOpObserver(o: ResolvedOptions, hash: (value: string) => st
         add(refresh ? T.TOKEN_REFRESH_FAILURE : T.TOKEN_ISSUE_FAILURE, (e) => {
           e.reason = f.status >= 500 ? R.SERVER_ERROR : R.UNKNOWN;
           e.user = user(account);
-          e.oauth = { grant_type: grantType };
+          e.oauth = {
+            grant_type: grantType,
+            token:
+              presented === undefined
+                ? undefined
+                : { type: 'refresh_token', fingerprint: presented, verified: false },
+          };
         });
         break;
       }

@@ -76,7 +76,7 @@ export interface RequestFacts {
   /** The client went away before the response was complete. */
   aborted?: boolean;
   headers: HeaderBag;
-  /** The response, for headers by name (Node's `ServerResponse`). Read only on auth events. */
+  /** The response, for headers by name (Node's `ServerResponse`, Fastify's reply ...). Read only on auth events. */
   response?: { getHeader(name: string): unknown };
   ip?: string;
   /** Parsed request body, when the app (or its auth library) parsed one. Read only on auth routes. */
