@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import * as oc from 'openid-client';
 import accounts from '@authtrail/example-demo/accounts.cjs';
 
-const { CLI_CLIENT, SHORT_CLIENT } = accounts;
+const { CLI_CLIENT, SHORT_CLIENT, MACHINE_CLIENT } = accounts;
 
 const file = process.env.AUDIT_FILE;
 const sessions = [];
@@ -58,8 +58,10 @@ const actions = {
     oc.tokenRevocation(cli, token, hint ? { token_type_hint: hint } : undefined).then(() => ({})),
   introspect: ({ token }) => oc.tokenIntrospection(cli, token),
   userinfo: ({ access_token, sub }) => oc.fetchUserInfo(cli, access_token, sub),
-  async clientCredentials({ scope, secret = SHORT_CLIENT.secret }) {
-    return oc.clientCredentialsGrant(await discover(SHORT_CLIENT.id, secret), { scope });
+  async clientCredentials({ scope, resource, client = 'short', secret }) {
+    const c = client === 'machine' ? MACHINE_CLIENT : SHORT_CLIENT;
+    const params = resource ? { scope, resource } : { scope };
+    return oc.clientCredentialsGrant(await discover(c.id, secret ?? c.secret), params);
   },
 };
 
