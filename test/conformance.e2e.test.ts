@@ -39,6 +39,8 @@ type Api = {
 
 let stack: StackProcess;
 const apis: Api[] = [];
+const written: string[] = []; // every byte the three sinks wrote
+const tokens = new Set<string>(); // every token sent
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
 /** RFC 6750 challenge every API answers with, whatever its verifier. */
@@ -291,6 +293,7 @@ test.each(scenarios)(
   '$name gives the same event through Express, Koa and Fastify',
   async (scenario) => {
     const authorization = await scenario.authorization();
+    if (authorization) tokens.add(authorization.slice('Bearer '.length));
     const events: AuditEvent[] = [];
     for (const api of apis) {
       api.sink.clear();
@@ -300,6 +303,7 @@ test.each(scenarios)(
       expect([api.name, res.status]).toEqual([api.name, scenario.status]);
       await api.flush();
       expect([api.name, api.sink.events.length]).toEqual([api.name, 1]);
+      written.push(api.sink.text());
       events.push(api.sink.events[0]!);
     }
     const [first, ...others] = events;
@@ -331,5 +335,15 @@ test('a valid token carries the machine client and its scopes identically everyw
       },
       http: { route: '/api/items', path: '/api/items' },
     });
+  }
+});
+
+test('no token sent in the table appears in any byte the three sinks wrote', () => {
+  expect(tokens.size).toBe(7);
+  const text = written.join('');
+  expect(text.length).toBeGreaterThan(5000);
+  for (const t of tokens) {
+    expect(text).not.toContain(t);
+    for (const part of t.split('.')) if (part.length >= 16) expect(text).not.toContain(part);
   }
 });

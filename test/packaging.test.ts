@@ -49,7 +49,27 @@ test.each([
   expect(run(args)).toBe('api.access.success express');
 });
 
-test.each(['core', 'express'])(
+test.each([
+  [
+    'CommonJS require',
+    [
+      '-e',
+      "const k = require('@authtrail/koa'); const f = require('@authtrail/fastify'); process.stdout.write(typeof k.authtrail + ' ' + typeof f.authtrail)",
+    ],
+  ],
+  [
+    'ESM import',
+    [
+      '--input-type=module',
+      '-e',
+      "import { authtrail as k } from '@authtrail/koa'; import { authtrail as f } from '@authtrail/fastify'; process.stdout.write(typeof k + ' ' + typeof f)",
+    ],
+  ],
+])('the Koa and Fastify adapters load by %s', (_name, args) => {
+  expect(run(args as string[])).toBe('function function');
+});
+
+test.each(['core', 'express', 'koa', 'fastify'])(
   '@authtrail/%s ships declarations for both module systems',
   (name) => {
     const pkg = require(`@authtrail/${name}/package.json`) as {
