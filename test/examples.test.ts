@@ -1,0 +1,67 @@
+// Every runnable example starts, does its scripted walk (--once) and prints real audit events.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { AuditEvent } from '@authtrail/core';
+
+const run = promisify(execFile);
+
+async function events(script: string, ...args: string[]): Promise<AuditEvent[]> {
+  const { stdout } = await run(
+    process.execPath,
+    [join(__dirname, '..', script), '--once', ...args],
+    {
+      env: { ...process.env, PORT: '0', NO_COLOR: '1' },
+      timeout: 60_000,
+    },
+  );
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as AuditEvent);
+}
+
+test('the demo walks through logins, API calls and a logout with events from the provider, the RP and the API', async () => {
+  const all = await events('examples/demo/demo.mjs', '--json');
+  const types = new Set(all.map((e) => `${e.observer.role} ${e.type} ${e.reason ?? ''}`.trim()));
+  for (const expected of [
+    'op authn.login.failure invalid_credentials',
+    'op authn.login.success',
+    'op oauth.consent_grant.success',
+    'op oauth.token_issue.success',
+    'rp authn.login_start.success',
+    'rp authn.login.success',
+    'rs api.access.success',
+    'rs api.authn.failure token_expired',
+    'rs api.authn.failure token_malformed',
+    'rs api.authn.failure token_missing',
+    'rs api.authz.failure insufficient_scope',
+    'op oauth.consent_grant.failure user_denied',
+    'rp authn.login.failure idp_error',
+    'rp authn.login.failure state_mismatch',
+    'rp authn.logout.success',
+    'op authn.logout.success',
+  ]) {
+    expect([...types]).toContain(expected);
+  }
+});
+
+test('examples/koa-op issues a token and logs the issue and a rejected client', async () => {
+  const all = await events('examples/koa-op/server.mjs');
+  expect(all.map((e) => [e.type, e.error?.code ?? null, e.observer.adapter])).toEqual([
+    ['oauth.token_issue.success', null, 'koa'],
+    ['oauth.token_issue.failure', 'invalid_client', 'koa'],
+    ['oauth.token_introspect.failure', 'unsupported_token_type', 'koa'],
+  ]);
+});
+
+test('examples/fastify-gateway logs an accepted, a forged and a missing token', async () => {
+  const all = await events('examples/fastify-gateway/server.mjs');
+  expect(
+    all.map((e) => [e.type, e.reason ?? null, e.oauth?.token?.verified ?? null]).sort(),
+  ).toEqual([
+    ['api.access.success', null, true],
+    ['api.authn.failure', 'signature_invalid', false],
+    ['api.authn.failure', 'token_missing', null],
+  ]);
+});
