@@ -65,3 +65,18 @@ test('examples/fastify-gateway logs an accepted, a forged and a missing token', 
     ['api.authn.failure', 'token_missing', null],
   ]);
 });
+
+test('examples/express-rp logs a login, a logout, a denied login and a replayed callback', async () => {
+  const all = await events('examples/express-rp/server.mjs');
+  expect(all.map((e) => [e.type, e.reason ?? null, e.user?.id ?? null])).toEqual([
+    ['authn.login_start.success', null, null],
+    ['authn.login.success', null, 'alice'],
+    ['authn.logout.success', null, 'alice'],
+    ['authn.login_start.success', null, null],
+    ['authn.login.failure', 'idp_error', null],
+    ['authn.login_start.success', null, null],
+    ['authn.login.success', null, 'bob'],
+    ['authn.login.failure', 'missing_transaction', null],
+  ]);
+  expect(all.find((e) => e.reason === 'idp_error')?.error?.code).toBe('access_denied');
+});

@@ -305,6 +305,49 @@ function interactionRoutes(provider, auditor) {
 }
 
 /**
+ * Starts the demo OpenID Provider alone, audited by @authtrail/koa, with its sign-in and consent
+ * pages. `rpUrl` is the relying party its clients redirect to.
+ * @param {object} options
+ * @param {string} options.rpUrl
+ * @param {import('@authtrail/core').Sink[]} [options.sinks] where its events go (default stdout)
+ * @param {{ fingerprint?: string }} [options.keys] authtrail keys (default: the demo's key)
+ * @param {import('node:http').Server} [options.server] a listening server to use (else one on `port`)
+ * @param {number} [options.port] 0: any free port
+ */
+export async function startProvider({
+  rpUrl,
+  sinks,
+  keys = { fingerprint: AUDIT_FINGERPRINT_KEY },
+  server,
+  port = 0,
+  onProvider,
+}) {
+  const opServer = server ?? (await listen(port));
+  const issuer = `http://127.0.0.1:${opServer.address().port}`;
+  const provider = await createProvider(issuer, rpUrl);
+  const auditor = createAuditor(
+    { service: 'demo-op', sinks, keys, routes: 'oidc-provider' },
+    'koa',
+  );
+  provider.use(authtrailKoa({ auditor }));
+  onProvider?.(provider);
+  const op = express();
+  op.use(interactionRoutes(provider, auditor));
+  op.use(provider.callback());
+  opServer.on('request', op);
+  return {
+    issuer,
+    provider,
+    auditor,
+    async close() {
+      opServer.closeAllConnections();
+      await new Promise((resolve) => opServer.close(resolve));
+      await auditor.close();
+    },
+  };
+}
+
+/**
  * Starts the provider, the RP and the API.
  * @param {object} options
  * @param {import('@authtrail/core').Sink[]} [options.sinks] where both auditors send events (default stdout)
@@ -329,17 +372,11 @@ export async function startStack({
   // --- OpenID Provider -------------------------------------------------------------------------
   // One fingerprint key for every service, so the same token has the same fingerprint in each log.
   const keys = { fingerprint: AUDIT_FINGERPRINT_KEY };
-  const provider = await createProvider(issuer, rpUrl);
-  const opAuditor = createAuditor(
-    { service: 'demo-op', sinks, keys, routes: 'oidc-provider' },
-    'koa',
-  );
-  provider.use(authtrailKoa({ auditor: opAuditor }));
-  onProvider?.(provider);
-  const op = express();
-  op.use(interactionRoutes(provider, opAuditor));
-  op.use(provider.callback());
-  opServer.on('request', op);
+  const {
+    provider,
+    auditor: opAuditor,
+    close: closeOp,
+  } = await startProvider({ rpUrl, sinks, keys, server: opServer, onProvider });
 
   // --- Relying party: one line of authtrail before auth(), one after the routes ---------------
   const rpAuditor = createAuditor({ service: 'demo-rp', sinks, keys }, 'express');
@@ -429,7 +466,7 @@ export async function startStack({
   });
   apiServer.on('request', api);
 
-  const servers = [rpServer, opServer, apiServer];
+  const servers = [rpServer, apiServer];
   return {
     rpUrl,
     issuer,
@@ -441,8 +478,11 @@ export async function startStack({
     },
     async close() {
       for (const server of servers) server.closeAllConnections();
-      await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-      await Promise.all([opAuditor.close(), rpAuditor.close(), apiAuditor.close()]);
+      await Promise.all([
+        ...servers.map((s) => new Promise((resolve) => s.close(resolve))),
+        closeOp(),
+      ]);
+      await Promise.all([rpAuditor.close(), apiAuditor.close()]);
     },
   };
 }
