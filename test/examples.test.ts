@@ -80,3 +80,12 @@ test('examples/express-rp logs a login, a logout, a denied login and a replayed 
   ]);
   expect(all.find((e) => e.reason === 'idp_error')?.error?.code).toBe('access_denied');
 });
+
+test('examples/jest-qa: its QA suite (npm start) passes against the demo stack', async () => {
+  const { stdout, stderr } = await run('npm', ['start', '--silent'], {
+    cwd: join(__dirname, '..', 'examples/jest-qa'),
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', JEST_WORKER_ID: undefined },
+    timeout: 120_000,
+  });
+  expect(stdout + stderr).toMatch(/Tests:\s+6 passed, 6 total/);
+}, 130_000);

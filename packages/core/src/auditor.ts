@@ -2,11 +2,13 @@ import { channel } from 'node:diagnostics_channel';
 import { routeKind, type RouteKind } from './classify.js';
 import { DeliveryQueue } from './delivery/queue.js';
 import { AuthtrailError } from './errors.js';
-import { newEvent, observers } from './event.js';
+import { newEvent, observers, stamper } from './event.js';
 import { createObserver } from './observe.js';
 import { resolveOptions, type AuthtrailOptions, type ResolvedOptions } from './options.js';
 import { clean } from './redact.js';
-import { isEventType } from './taxonomy.js';
+import { HashChain } from './integrity/chain.js';
+import { flushOnExit } from './delivery/shutdown.js';
+import { EventTypes, Reasons, isEventType } from './taxonomy.js';
 import type { AuditEvent, AuditorStats, ManualEvent, RequestFacts } from './types.js';
 
 /** Published when building a request's event threw inside authtrail: `{ error }`. */
@@ -24,6 +26,11 @@ export interface Auditor {
   flush(): Promise<void>;
   /** Flushes, then closes the sinks. Later events are dropped and counted. */
   close(): Promise<void>;
+  /**
+   * Adapters call it when a request arrives: undefined to go on at once, or (`overflow: 'block'`
+   * with a full queue) a promise to wait for before handling the request.
+   */
+  admit(): Promise<void> | undefined;
   stats(): AuditorStats;
   readonly options: ResolvedOptions;
 }
@@ -47,7 +54,30 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
       { code: 'AUTHTRAIL_EPHEMERAL_KEY' },
     );
   }
-  const queue = new DeliveryQueue(o.sinks, o.delivery);
+  const role = o.provider ? 'op' : 'rs';
+  const queue = new DeliveryQueue(
+    o.sinks,
+    o.delivery,
+    o.chainKey ? new HashChain(o.chainKey) : undefined,
+    o.service.replace(/[^\w.-]/g, '_'),
+    (sink, dropped) => {
+      // Told once the sink accepts again, so the report itself is not lost with the events.
+      const report = newEvent(observer[role], EventTypes.DELIVERY_FAILURE, Date.now());
+      report.reason = Reasons.EVENTS_DROPPED;
+      report.delivery = { sink, dropped };
+      push(report);
+    },
+  );
+  const blocking = o.delivery.overflow === 'block';
+  // Tests may inject a clock and ids; chosen once here so that production pays nothing per event.
+  const stamp = stamper(o);
+  const push =
+    stamp === undefined
+      ? (event: AuditEvent) => queue.push(event)
+      : (event: AuditEvent) => {
+          stamp(event);
+          queue.push(event);
+        };
   const build = createObserver(o);
   const observer = observers(o);
   let closed = false;
@@ -59,24 +89,24 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
     if (auditErrorChannel.hasSubscribers) auditErrorChannel.publish({ error });
   };
 
-  return {
+  const auditor: Auditor = {
     options: o,
     routeKind: (url) => routeKind(o.routes, url),
     observe(facts) {
       if (closed) {
-        queue.counters.dropped++;
+        queue.refused++;
         return;
       }
       try {
         const event = build(facts);
         if (event instanceof Promise) {
           const settled: Promise<void> = event
-            .then((e) => queue.push(e), failed)
+            .then(push, failed)
             .finally(() => pending.delete(settled));
           pending.add(settled);
         } else if (Array.isArray(event)) {
-          for (const e of event) queue.push(e);
-        } else if (event) queue.push(event);
+          for (const e of event) push(e);
+        } else if (event) push(event);
       } catch (error) {
         failed(error);
       }
@@ -101,7 +131,7 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
             0,
           );
       }
-      queue.push(event);
+      push(event);
       return event;
     },
     async flush() {
@@ -109,12 +139,23 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
       await queue.flush();
     },
     async close() {
+      const first = !closed;
       closed = true;
       while (pending.size > 0) await Promise.all(pending);
+      // The last link of a chain: without it, `authtrail verify` reports the log as truncated.
+      if (first && o.chainKey) {
+        const checkpoint = newEvent(observer[role], EventTypes.CHECKPOINT, Date.now());
+        checkpoint.reason = 'close';
+        push(checkpoint);
+      }
       await queue.close();
+      forget?.();
     },
-    stats: () => ({ ...queue.counters, errors, queued: queue.depth }),
+    admit: () => (blocking && queue.full ? queue.room() : undefined),
+    stats: () => ({ ...queue.stats(), errors }),
   };
+  const forget = o.delivery.handleSignals ? flushOnExit(auditor) : undefined;
+  return auditor;
 }
 
 const MANUAL_FIELDS = [

@@ -38,7 +38,27 @@ export function newEvent(
     http: undefined,
     source: undefined,
     trace: undefined,
+    delivery: undefined,
     seq: undefined,
     chain: undefined,
+  };
+}
+
+/**
+ * What an injected clock / id source (the `clock` and `ids` options, for tests) does to each event
+ * as it is queued: overwrite `time` and `id` in place, keeping the event's shape. Undefined when
+ * neither is set, so production auditors pay nothing per event. Never throws: a clock that returns
+ * something other than a finite number leaves the time as it was.
+ */
+export function stamper(o: ResolvedOptions): ((event: AuditEvent) => void) | undefined {
+  const { clock, ids } = o;
+  if (clock === undefined && ids === undefined) return undefined;
+  return (event) => {
+    let timeMs = clock?.();
+    if (typeof timeMs === 'number' && Number.isFinite(timeMs)) {
+      event.time = new Date(timeMs).toISOString();
+      if (ids === undefined) event.id = uuidv7(timeMs);
+    } else timeMs = Date.parse(event.time);
+    if (ids !== undefined) event.id = String(ids(timeMs));
   };
 }

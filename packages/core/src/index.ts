@@ -1,5 +1,6 @@
 export { createAuditor, auditErrorChannel, type Auditor } from './auditor.js';
 export { AuthtrailError, type AuthtrailErrorCode, type OptionIssue } from './errors.js';
+export { invalidOptions } from './errors.js';
 export {
   EventTypes,
   Reasons,
@@ -15,11 +16,36 @@ export type { VerifyOptions } from './verify.js';
 export { sinkErrorChannel } from './delivery/queue.js';
 export { stdoutSink, type StreamSinkOptions } from './sinks/stdout.js';
 export { fileSink } from './sinks/file.js';
+export type { FileSinkOptions } from './sinks/file.js';
 export { memorySink, type MemorySink } from './sinks/memory.js';
+export type { MemorySinkOptions } from './sinks/memory.js';
 export { callbackSink } from './sinks/callback.js';
+export type { CallbackSinkOptions } from './sinks/callback.js';
+export {
+  EVENT_FORMATS,
+  ECS_VERSION,
+  OCSF_VERSION,
+  formatEvent,
+  isEventFormat,
+  resolveFormat,
+  toEcs,
+  toOcsf,
+  type EcsDocument,
+  type EventFormat,
+  type FormattedEvent,
+  type OcsfEvent,
+} from './formats/index.js';
+export {
+  ChainVerifier,
+  type ChainProblem,
+  type ChainProblemKind,
+  type ChainReport,
+  type ChainVerifierOptions,
+} from './integrity/verify-chain.js';
 export type {
   AuditEvent,
   AuditorStats,
+  SinkStats,
   Batch,
   Claims,
   HeaderBag,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { DeliveryOptions } from './delivery/queue.js';
 import { invalidOptions, type OptionIssue } from './errors.js';
 import { compileRoutes, type RouteKind, type RouteOptions } from './classify.js';
 import { stdoutSink } from './sinks/stdout.js';
@@ -25,7 +26,15 @@ export interface AuthtrailOptions {
    * `fingerprint` keys token fingerprints and hashed state/session ids: share it across instances
    * to correlate them. @default env AUTHTRAIL_FINGERPRINT_KEY, else a random key per process
    */
-  keys?: { fingerprint?: string | Uint8Array; pseudonym?: string | Uint8Array };
+  keys?: {
+    fingerprint?: string | Uint8Array;
+    pseudonym?: string | Uint8Array;
+    /**
+     * Turns on the tamper-evident hash chain: every event gets `seq` and `chain` (keyed HMAC over
+     * the event and the previous hash), checked by `authtrail verify`. Env: AUTHTRAIL_CHAIN_KEY.
+     */
+    chain?: string | Uint8Array;
+  };
   /** Log users as `user.hash` (keyed HMAC of the subject, needs `keys.pseudonym`) instead of `user.id`. @default false */
   pseudonymize?: boolean;
   /** Also log `user.name` and `user.email` (not with `pseudonymize`). @default false */
@@ -43,14 +52,36 @@ export interface AuthtrailOptions {
    * `verified: false`.
    */
   verify?: VerifyOptions;
-  /** Delivery queue bounds. */
+  /** The delivery contract: queue bounds, batching, retries and what happens on overflow. */
   delivery?: {
-    /** Events held at most; beyond it events are dropped and counted. @default 10000 */
+    /** Events each sink's queue holds at most. @default 10000 */
     maxQueue?: number;
-    /** Events handed to sinks in one write at most. @default 512 */
+    /** Bytes (of JSON lines) each sink's queue holds at most. @default 33554432 (32 MiB) */
+    maxBytes?: number;
+    /** Events handed to a sink in one write at most. @default 512 */
     maxBatch?: number;
     /** How long the first queued event may wait for others before a write. @default 0 (next event-loop turn) */
     maxWaitMs?: number;
+    /**
+     * When a sink's queue is full: `'drop'` the event (counted in `stats().dropped` and reported
+     * by an `audit.delivery.failure` event once the sink accepts again), `'spill'` it to a file in
+     * `spillDir` (replayed in order when the sink recovers, also after a restart), or `'block'`:
+     * new requests wait at the middleware until there is room.
+     * @default 'drop'
+     */
+    overflow?: 'drop' | 'spill' | 'block';
+    /** Directory for spill files; required with `overflow: 'spill'`. Keep it across restarts. */
+    spillDir?: string;
+    /** Retries of a failed write before its events are dropped (`drop` only; `spill` and `block` retry until delivered). @default 5 */
+    retries?: number;
+    /** First retry delay; each retry doubles it, with jitter. @default 100 */
+    minRetryDelayMs?: number;
+    /** Longest retry delay. @default 5000 */
+    maxRetryDelayMs?: number;
+    /** How long `close()` keeps delivering to a failing sink before it gives up. @default 5000 */
+    closeTimeoutMs?: number;
+    /** Flush on SIGTERM, SIGINT and `beforeExit` (then let the signal take its course). @default true */
+    handleSignals?: boolean;
   };
   /** Bounds on untrusted input. */
   limits?: {
@@ -59,6 +90,17 @@ export interface AuthtrailOptions {
     /** Longest string field kept (user agent, claims ...). @default 512 */
     maxStringLength?: number;
   };
+  /**
+   * For tests: the time of every event, in Unix milliseconds, asked once per event as it is
+   * queued. It replaces the request's arrival time, so events are reproducible.
+   * @default each event keeps the time the request arrived (or was recorded)
+   */
+  clock?: () => number;
+  /**
+   * For tests: the id of every event, asked once per event with its time in milliseconds.
+   * @default a UUIDv7
+   */
+  ids?: (timeMs: number) => string;
 }
 
 /** Options as core uses them: complete, validated, frozen. */
@@ -73,18 +115,18 @@ export interface ResolvedOptions {
   readonly fingerprintKey: Buffer;
   readonly ephemeralKey: boolean;
   readonly pseudonymKey: Buffer | undefined;
+  readonly chainKey: Buffer | undefined;
   readonly pseudonymize: boolean;
   readonly profile: boolean;
   readonly rolesClaim: string;
   readonly queryAllowList: ReadonlySet<string>;
   readonly requestIdHeader: string;
   readonly verify: Readonly<VerifyOptions> | undefined;
-  readonly delivery: {
-    readonly maxQueue: number;
-    readonly maxBatch: number;
-    readonly maxWaitMs: number;
-  };
+  readonly delivery: DeliveryOptions & { readonly handleSignals: boolean };
   readonly limits: { readonly maxTokenLength: number; readonly maxStringLength: number };
+  /** Injected clock and id source (tests only); undefined in production. */
+  readonly clock: (() => number) | undefined;
+  readonly ids: ((timeMs: number) => string) | undefined;
 }
 
 const TOP_LEVEL = new Set([
@@ -100,6 +142,8 @@ const TOP_LEVEL = new Set([
   'verify',
   'delivery',
   'limits',
+  'clock',
+  'ids',
 ]);
 // Adapters add their own options (`auditor`, ...) and pass the rest here.
 const ADAPTER_KEYS = new Set(['auditor']);
@@ -174,7 +218,7 @@ export function resolveOptions(
 
   const keys = (o.keys ?? {}) as Record<string, unknown>;
   if (o.keys !== undefined && (o.keys === null || typeof o.keys !== 'object')) {
-    bad('keys', o.keys, 'use { fingerprint?: string, pseudonym?: string }');
+    bad('keys', o.keys, 'use { fingerprint?: string, pseudonym?: string, chain?: string }');
   }
   const readKey = (name: string, value: unknown): Buffer | undefined => {
     if (value === undefined) return undefined;
@@ -201,6 +245,11 @@ export function resolveOptions(
     keys.fingerprint ?? fromEnv,
   );
   const pseudonymKey = readKey('pseudonym', keys.pseudonym);
+  const chainFromEnv = keys.chain === undefined ? env.AUTHTRAIL_CHAIN_KEY : undefined;
+  const chainKey = readKey(
+    chainFromEnv !== undefined ? 'chain (from AUTHTRAIL_CHAIN_KEY)' : 'chain',
+    keys.chain ?? chainFromEnv,
+  );
 
   const bool = (name: string, fallback: boolean): boolean => {
     const v = o[name];
@@ -264,17 +313,55 @@ export function resolveOptions(
     if (o[group] !== undefined && (o[group] === null || typeof o[group] !== 'object'))
       bad(group, o[group], 'use an object');
   }
+  const d = (o.delivery ?? {}) as Record<string, unknown>;
+  const oneOf = <T extends string>(
+    path: string,
+    v: unknown,
+    allowed: readonly T[],
+    fallback: T,
+  ): T => {
+    if (v === undefined) return fallback;
+    if (allowed.includes(v as T)) return v as T;
+    bad(path, v, `use one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+    return fallback;
+  };
   const delivery = Object.freeze({
     maxQueue: int('delivery', o.delivery, 'maxQueue', 10_000, 1, 10_000_000),
     maxBatch: int('delivery', o.delivery, 'maxBatch', 512, 1, 100_000),
     maxWaitMs: int('delivery', o.delivery, 'maxWaitMs', 0, 0, 60_000),
+    maxBytes: int('delivery', o.delivery, 'maxBytes', 32 * 1024 * 1024, 1024, 2 ** 40),
+    overflow: oneOf('delivery.overflow', d.overflow, ['drop', 'spill', 'block'] as const, 'drop'),
+    spillDir: typeof d.spillDir === 'string' && d.spillDir !== '' ? d.spillDir : undefined,
+    retries: int('delivery', o.delivery, 'retries', 5, 0, 1000),
+    minDelayMs: int('delivery', o.delivery, 'minRetryDelayMs', 100, 1, 600_000),
+    maxDelayMs: int('delivery', o.delivery, 'maxRetryDelayMs', 5000, 1, 3_600_000),
+    closeTimeoutMs: int('delivery', o.delivery, 'closeTimeoutMs', 5000, 0, 3_600_000),
+    handleSignals: d.handleSignals !== false,
   });
+  if (d.handleSignals !== undefined && typeof d.handleSignals !== 'boolean')
+    bad('delivery.handleSignals', d.handleSignals, 'use true or false');
+  if (d.spillDir !== undefined && (typeof d.spillDir !== 'string' || d.spillDir === ''))
+    bad('delivery.spillDir', d.spillDir, 'use the path of a directory that survives restarts');
+  if (delivery.overflow === 'spill' && delivery.spillDir === undefined)
+    bad(
+      'delivery.spillDir',
+      undefined,
+      "overflow: 'spill' needs a directory for its spill files, e.g. spillDir: '/var/lib/myapp/audit-spill'",
+    );
   const limits = Object.freeze({
     maxTokenLength: int('limits', o.limits, 'maxTokenLength', 16_384, 64, 1_048_576),
     maxStringLength: int('limits', o.limits, 'maxStringLength', 512, 16, 65_536),
   });
 
   const verify = resolveVerify(o.verify, bad);
+
+  const fn = <F>(name: 'clock' | 'ids', example: string): F | undefined => {
+    const v = o[name];
+    if (v !== undefined && typeof v !== 'function') bad(name, v, `use a function, e.g. ${example}`);
+    return typeof v === 'function' ? (v as F) : undefined;
+  };
+  const clock = fn<() => number>('clock', '() => Date.UTC(2025, 0, 1)');
+  const ids = fn<(timeMs: number) => string>('ids', '() => `event-${++n}`');
 
   if (issues.length > 0) throw invalidOptions(issues);
 
@@ -288,6 +375,7 @@ export function resolveOptions(
     fingerprintKey: fingerprintKey ?? randomBytes(32),
     ephemeralKey: fingerprintKey === undefined,
     pseudonymKey,
+    chainKey,
     pseudonymize,
     profile,
     rolesClaim,
@@ -296,6 +384,8 @@ export function resolveOptions(
     verify,
     delivery,
     limits,
+    clock,
+    ids,
   });
 }
 

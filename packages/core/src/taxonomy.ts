@@ -31,6 +31,8 @@ export const EventTypes = {
   API_AUTHZ_FAILURE: 'api.authz.failure',
   BRUTEFORCE_DETECTED: 'authn.bruteforce.detected',
   DELIVERY_FAILURE: 'audit.delivery.failure',
+  /** Closes a hash chain (`reason: 'close'`) or marks a file rotation (`reason: 'rotation'`). */
+  CHECKPOINT: 'audit.checkpoint.success',
 } as const;
 
 export type EventType = (typeof EventTypes)[keyof typeof EventTypes];
@@ -63,6 +65,8 @@ export const Reasons = {
   TOKEN_REUSED: 'token_reused',
   // anything else: the app failed in a way the response does not explain
   SERVER_ERROR: 'server_error',
+  // delivery: a sink lost events (see `delivery.dropped`)
+  EVENTS_DROPPED: 'events_dropped',
   UNKNOWN: 'unknown',
 } as const;
 

@@ -1,3 +1,4 @@
+import type { EventFormat } from './formats/index.js';
 import type { EventType, Outcome, Reason } from './taxonomy.js';
 
 /** Which side wrote the event: the app using an OP, the provider itself, or an API. */
@@ -37,8 +38,12 @@ export interface AuditEvent {
   };
   source?: { ip?: string; forwarded?: string[]; user_agent?: string };
   trace?: { id: string; span_id: string };
+  /** `audit.delivery.failure` only: the sink that lost events and how many. */
+  delivery?: { sink: string; dropped: number };
+  /** Position in the auditor's hash chain (from 1), when `keys.chain` is set. */
   seq?: number;
-  chain?: { prev: string; hash: string };
+  /** Hash chain link: chain id, previous event's hash (empty for the first), this event's hash. */
+  chain?: { id: string; prev: string; hash: string };
 }
 
 export interface TokenInfo {
@@ -101,11 +106,15 @@ export interface RequestFacts {
   transaction?: boolean;
 }
 
-/** A batch handed to sinks: events plus their JSON-lines encoding, computed once per batch. */
+/** A batch handed to sinks: events plus their JSON-lines encoding, computed once per format. */
 export interface Batch {
   readonly events: readonly AuditEvent[];
-  /** JSON lines, one event a line, each ending in `\n`. Computed on first call, then reused. */
-  lines(): string;
+  /**
+   * JSON lines, one event a line, each ending in `\n`, in the given format. Computed on the first
+   * call for a format, then reused by every sink asking for the same format.
+   * @default format 'native'
+   */
+  lines(format?: EventFormat): string;
 }
 
 /** Where events go. `write` may return a promise; the queue waits for it before the next batch. */
@@ -117,19 +126,31 @@ export interface Sink {
 }
 
 /** Counters of the delivery pipeline. */
-export interface AuditorStats {
-  /** Events accepted into the queue. */
+export interface AuditorStats extends SinkStats {
+  /** Events recorded (every sink gets each one, or counts it dropped). */
   enqueued: number;
-  /** Events every sink accepted. */
-  delivered: number;
-  /** Events dropped because the queue was full. */
-  dropped: number;
-  /** Sink writes that threw or rejected (their events are counted in `failed`). */
-  failed: number;
   /** Requests whose auditing threw inside authtrail (the response was not affected). */
   errors: number;
-  /** Events waiting in the queue now. */
+  /** Events waiting now: not yet handed out, plus the longest sink backlog (memory and spill file). */
   queued: number;
+  /** The counters of each sink, by name. */
+  sinks: Record<string, SinkStats>;
+}
+
+/** Delivery counters; in {@link AuditorStats} they are summed over the sinks. */
+export interface SinkStats {
+  /** Events the sink's queue accepted (into memory or its spill file). */
+  enqueued: number;
+  /** Events the sink accepted. */
+  delivered: number;
+  /** Events lost: the queue was full under `drop`, or every retry of their write failed. */
+  dropped: number;
+  /** Events sent again after a failed write. */
+  retried: number;
+  /** Events written to the spill file. */
+  spilled: number;
+  /** Sink writes that threw or rejected. */
+  failed: number;
 }
 
 /** A manual event: `type` is required; schema, id, time, outcome and observer are filled in. */

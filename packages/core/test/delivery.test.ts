@@ -41,26 +41,38 @@ describe('delivery queue', () => {
     expect(sink.batches.map((b) => b.events.length)).toEqual([40, 40, 20]);
   });
 
-  test('drops and counts events beyond maxQueue while a slow sink holds the queue, and loses none below it', async () => {
+  test('drops and counts events beyond maxQueue while a slow sink holds the queue, loses none below it, and reports the count once the sink accepts again', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const seen: number[] = [];
+    const reports: unknown[] = [];
     const slow: Sink = {
       name: 'slow',
       async write(batch) {
         await gate;
-        for (const e of batch.events) seen.push(Number(e.reason));
+        for (const e of batch.events) {
+          if (e.type === 'audit.delivery.failure') reports.push(e);
+          else seen.push(Number(e.reason));
+        }
       },
     };
     const auditor = createAuditor({ sinks: [slow], keys: KEY, delivery: { maxQueue: 50 } });
     auditor.record({ type: 'app.first.success', reason: '0' });
     await turn(); // the first batch is now in the slow sink
     for (let i = 1; i <= 80; i++) auditor.record({ type: 'app.thing.success', reason: String(i) });
-    expect(auditor.stats()).toMatchObject({ enqueued: 51, dropped: 30, queued: 50 });
+    await turn();
+    expect(auditor.stats()).toMatchObject({ enqueued: 81, dropped: 30, queued: 50 });
     release();
     await auditor.flush();
     expect(seen).toEqual(Array.from({ length: 51 }, (_, i) => i));
-    expect(auditor.stats()).toMatchObject({ delivered: 51, dropped: 30, queued: 0 });
+    expect(reports).toEqual([
+      expect.objectContaining({
+        outcome: 'failure',
+        reason: 'events_dropped',
+        delivery: { sink: 'slow', dropped: 30 },
+      }),
+    ]);
+    expect(auditor.stats()).toMatchObject({ delivered: 52, dropped: 30, queued: 0 });
   });
 
   test('counts a failing sink, reports it on diagnostics_channel, and keeps delivering to the others', async () => {
@@ -69,12 +81,16 @@ describe('delivery queue', () => {
     const reports: unknown[] = [];
     const listener = (msg: unknown) => reports.push(msg);
     subscribe('authtrail:sink-error', listener);
-    const auditor = createAuditor({ sinks: [bad, good], keys: KEY });
+    const auditor = createAuditor({ sinks: [bad, good], keys: KEY, delivery: { retries: 0 } });
     auditor.record({ type: 'app.thing.success' });
     await auditor.flush();
     unsubscribe('authtrail:sink-error', listener);
     expect(good.events).toHaveLength(1);
-    expect(auditor.stats()).toMatchObject({ failed: 1, delivered: 0 });
+    expect(auditor.stats()).toMatchObject({ failed: 1, delivered: 1, dropped: 1 });
+    expect(auditor.stats().sinks).toMatchObject({
+      bad: { failed: 1, delivered: 0, dropped: 1 },
+      memory: { failed: 0, delivered: 1, dropped: 0 },
+    });
     expect(reports).toEqual([expect.objectContaining({ sink: 'bad', events: 1 })]);
   });
 

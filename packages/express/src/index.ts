@@ -69,7 +69,10 @@ function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
         transaction: kind === 'callback' ? seen.openidState !== undefined : undefined,
       });
     });
-    next();
+    // overflow: 'block' with a full queue: the request waits here for room.
+    const wait = auditor.admit();
+    if (wait) void wait.then(() => next());
+    else next();
   };
 }
 

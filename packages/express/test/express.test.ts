@@ -82,7 +82,7 @@ describe('@authtrail/express', () => {
         throw new Error('boom');
       },
     };
-    const auditor = createAuditor({ sinks: [broken], keys }, 'express');
+    const auditor = createAuditor({ sinks: [broken], keys, delivery: { retries: 0 } }, 'express');
     const app = express();
     app.use(authtrail({ auditor }));
     app.get('/x', (_req, res) => res.set('x-app', '1').status(201).send('made'));

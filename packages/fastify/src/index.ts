@@ -80,7 +80,10 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
     r[T0] = performance.now();
     r[REPLY] = reply;
     request.audit = auditor;
-    done();
+    // overflow: 'block' with a full queue: the request waits here for room.
+    const wait = auditor.admit();
+    if (wait) void wait.then(() => done());
+    else done();
   });
   app.addHook('onError', (request, _reply, error, done) => {
     (request as unknown as Marks)[ERROR] = error;

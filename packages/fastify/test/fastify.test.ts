@@ -235,7 +235,7 @@ describe('@authtrail/fastify', () => {
     };
     const route = (app: FastifyInstance) =>
       app.get('/x', async (_request, reply) => reply.header('x-app', '1').code(201).send('made'));
-    const auditor = createAuditor({ sinks: [broken], keys }, 'fastify');
+    const auditor = createAuditor({ sinks: [broken], keys, delivery: { retries: 0 } }, 'fastify');
     const audited = Fastify();
     await audited.register(authtrail, { auditor });
     route(audited);

@@ -79,6 +79,9 @@ export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
         responseBody: provider ? ctx.body : undefined,
       });
     });
+    // overflow: 'block' with a full queue: the request waits here for room.
+    const wait = auditor.admit();
+    if (wait) await wait;
     try {
       await next();
     } catch (err) {

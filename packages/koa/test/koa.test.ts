@@ -26,7 +26,7 @@ async function serve(app: Koa): Promise<string> {
 }
 
 function api(sinks: Sink[] = [memorySink()]) {
-  const auditor = createAuditor({ sinks, keys }, 'koa');
+  const auditor = createAuditor({ sinks, keys, delivery: { retries: 0 } }, 'koa');
   const app = new Koa();
   app.use(authtrail({ auditor }));
   const router = new Router();

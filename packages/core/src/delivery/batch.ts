@@ -1,17 +1,25 @@
+import { formatEvent, type EventFormat } from '../formats/index.js';
 import type { AuditEvent, Batch } from '../types.js';
+import { lineOf } from './line.js';
 
-/** A batch whose JSON-lines encoding is computed once, by the first sink that asks for it. */
+/**
+ * A batch whose JSON-lines encoding is computed once per format, by the first sink that asks for
+ * it: three sinks writing ECS share one serialisation.
+ */
 export function createBatch(events: readonly AuditEvent[]): Batch {
-  let encoded: string | undefined;
+  const encoded: Partial<Record<EventFormat, string>> = {};
   return {
     events,
-    lines() {
-      if (encoded === undefined) {
-        let out = '';
-        for (const event of events) out += JSON.stringify(event) + '\n';
-        encoded = out;
+    lines(format = 'native') {
+      let out = encoded[format];
+      if (out === undefined) {
+        out = '';
+        // Native lines were serialised once when the event was queued (they sized the queue).
+        if (format === 'native') for (const event of events) out += lineOf(event);
+        else for (const event of events) out += JSON.stringify(formatEvent(event, format)) + '\n';
+        encoded[format] = out;
       }
-      return encoded;
+      return out;
     },
   };
 }

@@ -1,94 +1,129 @@
 import { channel } from 'node:diagnostics_channel';
-import type { AuditEvent, Sink } from '../types.js';
-import { createBatch } from './batch.js';
+import { join } from 'node:path';
+import type { HashChain } from '../integrity/chain.js';
+import type { AuditEvent, AuditorStats, Sink, SinkStats } from '../types.js';
+import { Lane, type LaneOptions } from './lane.js';
 
 /** Published when a sink write fails: `{ sink, error, events }`. Subscribe to watch delivery. */
 export const sinkErrorChannel = channel('authtrail:sink-error');
 
-export interface QueueCounters {
-  enqueued: number;
-  delivered: number;
-  dropped: number;
-  failed: number;
+export interface DeliveryOptions extends LaneOptions {
+  maxWaitMs: number;
+  /** Directory of the spill files (`overflow: 'spill'`). */
+  spillDir: string | undefined;
+  /** How long `close()` keeps delivering before it gives up on a failing sink. */
+  closeTimeoutMs: number;
 }
 
 /**
- * A bounded in-memory queue between the request path and the sinks. `push` never blocks and never
- * throws: when the queue is full the event is dropped and counted. A single drain loop hands
- * batches to every sink and waits for all of them before the next batch, so a slow sink makes
- * the queue fill (and then drop) instead of growing memory without bound.
+ * Between the request path and the sinks. `push` never blocks and never throws: events are
+ * collected for one event-loop turn (or `maxWaitMs`), linked into the hash chain in that order,
+ * then handed to one {@link Lane} per sink, which queues, batches, retries and applies the
+ * overflow policy on its own.
  */
 export class DeliveryQueue {
-  readonly counters: QueueCounters = { enqueued: 0, delivered: 0, dropped: 0, failed: 0 };
-  private events: AuditEvent[] = [];
-  private draining: Promise<void> | undefined;
+  private pending: AuditEvent[] = [];
   private scheduled = false;
+  private pushed = 0;
+  /** Events that arrived after close: dropped and counted. */
+  refused = 0;
+  readonly lanes: readonly Lane[];
 
   constructor(
-    private readonly sinks: readonly Sink[],
-    private readonly bounds: { maxQueue: number; maxBatch: number; maxWaitMs: number },
-  ) {}
-
-  get depth(): number {
-    return this.events.length;
+    sinks: readonly Sink[],
+    private readonly o: DeliveryOptions,
+    private readonly chain: HashChain | undefined,
+    spillName: string,
+    onDropsReported: (sink: string, dropped: number) => void,
+  ) {
+    const onFailure = (sink: Sink, error: unknown, events: number) => {
+      if (sinkErrorChannel.hasSubscribers)
+        sinkErrorChannel.publish({ sink: sink.name, error, events });
+    };
+    this.lanes = sinks.map((sink, i) => {
+      const spillPath =
+        o.overflow === 'spill' && o.spillDir
+          ? join(o.spillDir, `${spillName}.${i}-${sink.name.replace(/[^\w.-]/g, '_')}.jsonl`)
+          : undefined;
+      return new Lane(sink, o, spillPath, onFailure, onDropsReported);
+    });
   }
 
   push(event: AuditEvent): void {
-    if (this.events.length >= this.bounds.maxQueue) {
-      this.counters.dropped++;
-      return;
-    }
-    this.events.push(event);
-    this.counters.enqueued++;
-    if (!this.scheduled && this.draining === undefined) {
+    this.pending.push(event);
+    this.pushed++;
+    if (!this.scheduled) {
       this.scheduled = true;
-      if (this.bounds.maxWaitMs > 0) setTimeout(this.startDrain, this.bounds.maxWaitMs).unref();
-      else setImmediate(this.startDrain);
+      if (this.o.maxWaitMs > 0) setTimeout(this.dispatch, this.o.maxWaitMs).unref();
+      else setImmediate(this.dispatch);
     }
   }
 
-  private readonly startDrain = (): void => {
+  private readonly dispatch = (): void => {
     this.scheduled = false;
-    if (this.draining === undefined)
-      this.draining = this.drain().finally(() => (this.draining = undefined));
+    const events = this.pending;
+    if (events.length === 0) return;
+    this.pending = [];
+    // Linked here, in delivery order and off the request path.
+    if (this.chain) for (const event of events) this.chain.link(event);
+    for (const lane of this.lanes) {
+      for (const event of events) lane.accept(event);
+      lane.start();
+    }
   };
 
-  private async drain(): Promise<void> {
-    while (this.events.length > 0) {
-      const take =
-        this.events.length <= this.bounds.maxBatch
-          ? this.events
-          : this.events.slice(0, this.bounds.maxBatch);
-      this.events = take === this.events ? [] : this.events.slice(take.length);
-      const batch = createBatch(take);
-      let allOk = true;
-      await Promise.all(
-        this.sinks.map(async (sink) => {
-          try {
-            await sink.write(batch);
-          } catch (error) {
-            allOk = false;
-            this.counters.failed += take.length;
-            if (sinkErrorChannel.hasSubscribers)
-              sinkErrorChannel.publish({ sink: sink.name, error, events: take.length });
-          }
-        }),
-      );
-      if (allOk) this.counters.delivered += take.length;
-    }
+  /** True when some sink's queue is full (`block` holds new requests back until it is not). */
+  get full(): boolean {
+    for (const lane of this.lanes) if (lane.full) return true;
+    return false;
   }
 
-  /** Resolves when every event queued so far has been handed to the sinks and they flushed. */
+  /** Resolves when no sink's queue is full. */
+  async room(): Promise<void> {
+    for (const lane of this.lanes) if (lane.full) await lane.room();
+  }
+
+  /** Resolves when every event queued so far was delivered (or, under `drop`, given up). */
   async flush(): Promise<void> {
-    while (this.events.length > 0 || this.draining !== undefined) {
-      if (this.draining === undefined) this.startDrain();
-      await this.draining;
-    }
-    await Promise.all(this.sinks.map((s) => s.flush?.()));
+    // Delivering can queue more (a report of dropped events): go on until nothing is pending.
+    do {
+      this.dispatch();
+      await Promise.all(this.lanes.map((lane) => lane.flush()));
+    } while (this.pending.length > 0);
+    await Promise.all(this.lanes.map((lane) => lane.sink.flush?.()));
   }
 
+  /** Delivers what it can within `closeTimeoutMs`, then closes the sinks. */
   async close(): Promise<void> {
-    await this.flush();
-    await Promise.all(this.sinks.map((s) => s.close?.()));
+    this.dispatch();
+    await Promise.all(this.lanes.map((lane) => lane.stop(this.o.closeTimeoutMs)));
+    await Promise.all(this.lanes.map((lane) => lane.sink.flush?.()));
+    await Promise.all(this.lanes.map((lane) => lane.sink.close?.()));
+  }
+
+  /** Totals over every sink (each sink counts its own deliveries), and the deepest backlog. */
+  stats(): Omit<AuditorStats, 'errors'> {
+    const total: SinkStats = {
+      enqueued: 0,
+      delivered: 0,
+      dropped: 0,
+      retried: 0,
+      spilled: 0,
+      failed: 0,
+    };
+    const sinks: Record<string, SinkStats> = {};
+    let deepest = 0;
+    for (const [i, lane] of this.lanes.entries()) {
+      const c = lane.counters;
+      total.delivered += c.delivered;
+      total.dropped += c.dropped;
+      total.retried += c.retried;
+      total.spilled += c.spilled;
+      total.failed += c.failed;
+      sinks[lane.sink.name in sinks ? `${lane.sink.name}#${i}` : lane.sink.name] = { ...c };
+      deepest = Math.max(deepest, lane.depth);
+    }
+    total.dropped += this.refused;
+    return { ...total, enqueued: this.pushed, queued: this.pending.length + deepest, sinks };
   }
 }

@@ -1,12 +1,25 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { resolveFormat, type EventFormat } from '../formats/index.js';
 import type { Sink } from '../types.js';
+
+/** Options of {@link fileSink}. */
+export interface FileSinkOptions {
+  /** How each line is written: `'native'`, `'ecs'` or `'ocsf'`. @default 'native' */
+  format?: EventFormat;
+}
 
 /**
  * JSON lines appended to a file. Each batch is one `write`, so lines are never split or
  * interleaved by authtrail. The file is opened on first write.
- * @example createAuditor({ sinks: [fileSink('/var/log/app/audit.jsonl')] })
+ * @example
+ * createAuditor({ sinks: [fileSink('/var/log/app/audit.jsonl')] });
+ * createAuditor({ sinks: [fileSink('/var/log/app/audit.ocsf.jsonl', { format: 'ocsf' })] });
  */
-export function fileSink(path: string): Sink & { readonly path: string } {
+export function fileSink(
+  path: string,
+  options: FileSinkOptions = {},
+): Sink & { readonly path: string } {
+  const format = resolveFormat(options.format, 'fileSink(path, { format })');
   let stream: WriteStream | undefined;
   let failure: Error | undefined;
   const open = () => {
@@ -24,7 +37,7 @@ export function fileSink(path: string): Sink & { readonly path: string } {
       const s = open();
       if (failure) return Promise.reject(failure);
       return new Promise<void>((resolve, reject) => {
-        s.write(batch.lines(), (err) => (err ? reject(err) : resolve()));
+        s.write(batch.lines(format), (err) => (err ? reject(err) : resolve()));
       });
     },
     async flush() {

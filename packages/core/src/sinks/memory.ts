@@ -1,16 +1,29 @@
+import { resolveFormat, type EventFormat } from '../formats/index.js';
 import type { AuditEvent, Sink } from '../types.js';
 
 /** A sink that keeps events in memory: for tests and for tools that inspect events in process. */
 export interface MemorySink extends Sink {
-  /** Every event delivered so far, in order. */
+  /** Every event delivered so far, in order, as native events whatever the format. */
   readonly events: AuditEvent[];
-  /** The exact JSON lines delivered so far (what a stdout or file sink would have written). */
+  /** The exact JSON lines delivered so far, in the sink's format (what a stdout or file sink would have written). */
   text(): string;
   clear(): void;
 }
 
-/** @example const sink = memorySink(); createAuditor({ sinks: [sink] }); ... sink.events */
-export function memorySink(): MemorySink {
+/** Options of {@link memorySink}. */
+export interface MemorySinkOptions {
+  /** The format of `text()`: `'native'`, `'ecs'` or `'ocsf'`. @default 'native' */
+  format?: EventFormat;
+}
+
+/**
+ * @example
+ * const sink = memorySink({ format: 'ocsf' });
+ * createAuditor({ sinks: [sink] });
+ * // ... sink.events (native objects), sink.text() (OCSF lines)
+ */
+export function memorySink(options: MemorySinkOptions = {}): MemorySink {
+  const format = resolveFormat(options.format, 'memorySink({ format })');
   const events: AuditEvent[] = [];
   let text = '';
   return {
@@ -18,7 +31,7 @@ export function memorySink(): MemorySink {
     events,
     write(batch) {
       for (const event of batch.events) events.push(event);
-      text += batch.lines();
+      text += batch.lines(format);
     },
     text: () => text,
     clear() {

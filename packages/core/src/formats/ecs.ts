@@ -1,0 +1,147 @@
+import type { AuditEvent } from '../types.js';
+import { compact, typeParts } from './compact.js';
+
+/** The ECS version whose field names and categorization values {@link toEcs} follows. */
+export const ECS_VERSION = '8.11.0';
+
+/**
+ * An audit event as an Elastic Common Schema document: nested objects, `@timestamp` first.
+ * Fields ECS does not define live under `oauth.*` (OAuth / OIDC details) and `authtrail.*`.
+ */
+export interface EcsDocument {
+  '@timestamp': string;
+  ecs: { version: string };
+  message: string;
+  event: {
+    id: string;
+    action: string;
+    outcome: 'success' | 'failure' | 'unknown';
+    kind: 'event' | 'alert';
+    category?: string[];
+    type?: string[];
+    dataset: string;
+    reason?: string;
+    duration?: number;
+    sequence?: number;
+  };
+  [field: string]: unknown;
+}
+
+interface Categorization {
+  category: string[];
+  type: string[];
+}
+
+// ECS categorization by `<category>.<action>`. Each event.type value is one ECS lists as expected
+// for at least one of the categories beside it (ecs-allowed-values-event-category).
+const BY_ACTION: Readonly<Record<string, Categorization>> = {
+  'authn.login_start': { category: ['authentication'], type: ['info'] },
+  'authn.login': { category: ['authentication', 'session'], type: ['start'] },
+  'authn.logout': { category: ['authentication', 'session'], type: ['end'] },
+  'oauth.authorize': { category: ['authentication'], type: ['info'] },
+  'oauth.consent_grant': { category: ['iam'], type: ['creation'] },
+  'oauth.consent_revoke': { category: ['iam'], type: ['deletion'] },
+  'oauth.token_issue': { category: ['authentication', 'iam'], type: ['info', 'creation'] },
+  'oauth.token_refresh': { category: ['authentication', 'iam'], type: ['info', 'creation'] },
+  'oauth.token_revoke': { category: ['iam'], type: ['deletion'] },
+  'oauth.token_introspect': { category: ['authentication'], type: ['info'] },
+  'oauth.userinfo': { category: ['iam'], type: ['user', 'info'] },
+};
+
+function categorize(type: string): Categorization | undefined {
+  const [category, action, outcome] = typeParts(type);
+  if (outcome === 'detected') {
+    // A detector fired: an alert about (usually) authentication activity.
+    const also = category === 'authn' || category === 'oauth' ? ['authentication'] : [];
+    return { category: ['intrusion_detection', ...also], type: ['info'] };
+  }
+  const known = BY_ACTION[`${category}.${action}`];
+  if (known) return known;
+  if (category === 'api') {
+    // A bearer-token request: web access, allowed or denied by the resource server.
+    const verdict = outcome === 'success' ? 'allowed' : 'denied';
+    return action === 'authn'
+      ? { category: ['authentication', 'web', 'api'], type: ['info', 'access', verdict] }
+      : { category: ['web', 'api'], type: ['access', verdict] };
+  }
+  if (category === 'authn' || category === 'oauth')
+    return { category: ['authentication'], type: ['info'] };
+  // authtrail's own events (audit.delivery.failure) and unknown custom categories: no ECS bucket
+  // fits, and a wrong one would put them on security dashboards. event.action still names them.
+  return undefined;
+}
+
+/**
+ * Maps an audit event to an ECS 8.x document. Pure: the event is not changed, the result is plain
+ * JSON with no `undefined` values. Tokens appear only as the event carries them: fingerprints.
+ * @example
+ * const doc = toEcs(event);
+ * doc.event.action; // 'api.authn.failure'
+ * doc.event.outcome; // 'failure'
+ */
+export function toEcs(event: AuditEvent): EcsDocument {
+  const { http, oauth, user, source } = event;
+  const cat = categorize(event.type);
+  const outcome = event.outcome === 'detected' ? 'unknown' : event.outcome;
+  return compact({
+    '@timestamp': event.time,
+    ecs: { version: ECS_VERSION },
+    message: event.type,
+    event: {
+      id: event.id,
+      action: event.type,
+      outcome,
+      kind: event.outcome === 'detected' ? 'alert' : 'event',
+      category: cat?.category,
+      type: cat?.type,
+      dataset: 'authtrail.audit',
+      reason: event.reason,
+      duration: http ? Math.round(http.duration_ms * 1e6) : undefined,
+      sequence: event.seq,
+    },
+    user: user && {
+      id: user.id,
+      hash: user.hash,
+      // The OIDC `name` claim is the person's full name; ECS user.name is a login name.
+      full_name: user.name,
+      email: user.email,
+      roles: user.roles,
+    },
+    source: source?.ip === undefined ? undefined : { ip: source.ip },
+    user_agent: source?.user_agent === undefined ? undefined : { original: source.user_agent },
+    http: http && {
+      request: { id: http.request_id, method: http.method },
+      response: { status_code: http.status },
+    },
+    url: http && { path: http.path, query: http.query },
+    service: { name: event.observer.service, node: { name: event.observer.instance } },
+    error: event.error && { code: event.error.code },
+    trace: event.trace && { id: event.trace.id },
+    span: event.trace && { id: event.trace.span_id },
+    oauth: {
+      client: event.client && { id: event.client.id },
+      issuer: oauth?.issuer,
+      scope: oauth?.scope,
+      audience: oauth?.audience,
+      grant_type: oauth?.grant_type,
+      token: oauth?.token && {
+        type: oauth.token.type,
+        fingerprint: oauth.token.fingerprint,
+        verified: oauth.token.verified,
+        alg: oauth.token.alg,
+        expires_at: oauth.token.expires_at,
+        active: oauth.token.active,
+      },
+    },
+    authtrail: {
+      schema: event.schema,
+      role: event.observer.role,
+      adapter: event.observer.adapter,
+      route: http?.route,
+      forwarded: source?.forwarded,
+      session: event.session && { id: event.session.id },
+      flow: event.flow && { id: event.flow.id },
+      chain: event.chain,
+    },
+  } satisfies EcsDocument);
+}
