@@ -19,19 +19,13 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '..');
 const MARKER = '<!-- example: jest-kit -->';
 
-/** The fenced block after the marker: in the README once it carries it, else the fixture copy. */
-function readmeExample(): { code: string; from: string } {
-  for (const file of [
-    join(ROOT, 'README.md'),
-    join(__dirname, 'fixtures/jest-readme-example.md'),
-  ]) {
-    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    const at = text.indexOf(MARKER);
-    if (at < 0) continue;
-    const block = /```js\n([\s\S]*?)```/.exec(text.slice(at));
-    if (block) return { code: block[1]!, from: file };
-  }
-  throw new Error(`no \`\`\`js block after ${MARKER} in README.md or the fixture`);
+/** The fenced block after the marker in the README: the example users copy. */
+function readmeExample(): string {
+  const text = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const block = /```js\n([\s\S]*?)```/.exec(text.slice(Math.max(0, text.indexOf(MARKER))));
+  if (!text.includes(MARKER) || !block)
+    throw new Error(`no \`\`\`js block after ${MARKER} in README.md`);
+  return block[1]!;
 }
 
 /** The same example with require() instead of import, for the CommonJS project. */
@@ -80,7 +74,7 @@ function runJest(kind: 'cjs' | 'esm', code: string): Promise<Run> {
   });
 }
 
-const { code: example } = readmeExample();
+const example = readmeExample();
 // Break one expectation: the failing copy must fail, and say what it saw instead.
 const broken = example.replace("{ reason: 'token_expired' }", "{ reason: 'token_revoked' }");
 

@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { routeKind, type RouteKind } from './classify.js';
 import { DeliveryQueue } from './delivery/queue.js';
 import { AuthtrailError } from './errors.js';
@@ -81,6 +82,10 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
   const build = createObserver(o);
   const observer = observers(o);
   let closed = false;
+  let closing: Promise<void> | undefined;
+  // Requests admitted and not yet observed; on a fatal signal new ones are held back (`holding`).
+  let inFlight = 0;
+  let holding: Promise<void> | undefined;
   let errors = 0;
   // Events still waiting for authtrail's own token verification (first sight of a token only).
   const pending = new Set<Promise<void>>();
@@ -93,6 +98,7 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
     options: o,
     routeKind: (url) => routeKind(o.routes, url),
     observe(facts) {
+      if (inFlight > 0) inFlight--;
       if (closed) {
         queue.refused++;
         return;
@@ -138,23 +144,47 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
       while (pending.size > 0) await Promise.all(pending);
       await queue.flush();
     },
-    async close() {
-      const first = !closed;
-      closed = true;
-      while (pending.size > 0) await Promise.all(pending);
-      // The last link of a chain: without it, `authtrail verify` reports the log as truncated.
-      if (first && o.chainKey) {
-        const checkpoint = newEvent(observer[role], EventTypes.CHECKPOINT, Date.now());
-        checkpoint.reason = 'close';
-        push(checkpoint);
-      }
-      await queue.close();
-      forget?.();
+    close() {
+      return (closing ??= (async () => {
+        // Requests still finishing are taken in, until a flush sees no new event (or time is up).
+        const until = Date.now() + o.delivery.closeTimeoutMs;
+        let seen = -1;
+        while (seen !== queue.recorded && Date.now() < until) {
+          seen = queue.recorded;
+          await Promise.race([
+            auditor.flush(),
+            sleep(until - Date.now(), undefined, { ref: false }),
+          ]);
+        }
+        closed = true;
+        // The last link of a chain: without it, `authtrail verify` reports the log as truncated.
+        if (o.chainKey) {
+          const checkpoint = newEvent(observer[role], EventTypes.CHECKPOINT, Date.now());
+          checkpoint.reason = 'close';
+          push(checkpoint);
+        }
+        await queue.close(Math.max(0, until - Date.now()));
+        forget?.();
+      })());
     },
-    admit: () => (blocking && queue.full ? queue.room() : undefined),
+    admit() {
+      if (holding) return holding;
+      inFlight++;
+      return blocking && queue.full ? queue.room() : undefined;
+    },
     stats: () => ({ ...queue.stats(), errors }),
   };
-  const forget = o.delivery.handleSignals ? flushOnExit(auditor) : undefined;
+  // On SIGTERM / SIGINT with no listener of the app's: the process is going away. New requests are
+  // held (never answered), the ones in flight finish and are recorded, then the auditor closes.
+  const exit = async () => {
+    holding ??= new Promise<void>(() => {});
+    const until = Date.now() + o.delivery.closeTimeoutMs;
+    while (inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    await auditor.close();
+  };
+  const forget = o.delivery.handleSignals
+    ? flushOnExit({ flush: auditor.flush, close: exit, stats: auditor.stats })
+    : undefined;
   return auditor;
 }
 

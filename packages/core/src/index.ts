@@ -22,6 +22,15 @@ export type { MemorySinkOptions } from './sinks/memory.js';
 export { callbackSink } from './sinks/callback.js';
 export type { CallbackSinkOptions } from './sinks/callback.js';
 export {
+  httpSink,
+  splunkHec,
+  elasticsearchBulk,
+  type HttpCommonOptions,
+  type HttpSinkOptions,
+  type SplunkHecOptions,
+  type ElasticsearchBulkOptions,
+} from './sinks/http.js';
+export {
   EVENT_FORMATS,
   ECS_VERSION,
   OCSF_VERSION,

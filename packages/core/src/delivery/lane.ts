@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent, Sink, SinkStats } from '../types.js';
+import { Reasons } from '../taxonomy.js';
 import { createBatch } from './batch.js';
 import { lineOf } from './line.js';
 import { SpillFile } from './spill.js';
@@ -40,7 +41,14 @@ export class Lane {
   private unreported = 0;
   private stopping = false;
   private roomWaiters: (() => void)[] = [];
+  /** Overflow: events that arrived while the queue was full, in order. */
   private readonly spill: SpillFile | undefined;
+  /**
+   * Events older than everything in `spill`: a batch whose write failed and what was queued behind
+   * it, or what was queued at close. Replayed first.
+   */
+  private readonly head: SpillFile | undefined;
+  private headActive = false;
   /** Cuts a retry's backoff short when the lane stops. */
   private readonly abort = new AbortController();
 
@@ -51,23 +59,23 @@ export class Lane {
     private readonly onFailure: (sink: Sink, error: unknown, events: number) => void,
     private readonly onDropsReported: (sink: string, dropped: number) => void,
   ) {
-    this.spill =
-      spillPath === undefined
-        ? undefined
-        : new SpillFile(spillPath, (events, error) => {
-            this.counters.dropped += events;
-            this.unreported += events;
-            onFailure(sink, error, events);
-          });
-    if (this.spill?.recover()) {
-      this.spilling = true;
-      this.start();
+    const lost = (events: number, error: unknown) => {
+      this.counters.dropped += events;
+      this.unreported += events;
+      onFailure(sink, error, events);
+    };
+    if (spillPath !== undefined) {
+      this.spill = new SpillFile(spillPath, lost);
+      this.head = new SpillFile(spillPath.replace(/\.jsonl$/, '.head.jsonl'), lost);
+      this.headActive = this.head.recover();
+      this.spilling = this.spill.recover() || this.headActive;
+      if (this.spilling) this.start();
     }
   }
 
   /** Events held in memory and in the spill file. */
   get depth(): number {
-    return this.events.length + (this.spill?.backlog ?? 0);
+    return this.events.length + (this.spill?.backlog ?? 0) + (this.head?.backlog ?? 0);
   }
 
   get full(): boolean {
@@ -77,7 +85,8 @@ export class Lane {
   /** Takes an event into the queue (or applies the overflow policy); {@link start} sends it. */
   accept(event: AuditEvent): void {
     if (this.spilling) return this.toSpill(event);
-    if (this.full) {
+    // A report of dropped events is never dropped itself: one per successful write at most.
+    if (this.full && event.reason !== Reasons.EVENTS_DROPPED) {
       if (this.o.overflow === 'spill') {
         this.spilling = true;
         return this.toSpill(event);
@@ -121,9 +130,9 @@ export class Lane {
     await this.flush();
     const left = this.events.splice(0);
     this.bytes = 0;
-    if (this.spill) for (const event of left) this.toSpillCounted(event);
+    if (this.head) this.toHead(left);
     else this.counters.dropped += left.length;
-    await this.spill?.settled();
+    await Promise.all([this.head?.settled(), this.spill?.settled()]);
   }
 
   private toSpill(event: AuditEvent): void {
@@ -134,6 +143,13 @@ export class Lane {
   private toSpillCounted(event: AuditEvent): void {
     this.spill!.append(lineOf(event));
     this.counters.spilled++;
+  }
+
+  private toHead(events: AuditEvent[]): void {
+    if (events.length === 0) return;
+    for (const event of events) this.head!.append(lineOf(event));
+    this.counters.spilled += events.length;
+    this.headActive = this.spilling = true;
   }
 
   /** Starts delivering what was accepted (called once per dispatch, so a turn's events share a batch). */
@@ -155,17 +171,21 @@ export class Lane {
         this.events = take === this.events ? [] : this.events.slice(take.length);
         for (const e of take) this.bytes -= lineOf(e).length;
         this.wakeRoomWaiters();
-        if (!(await this.deliver(take, false)) && this.spill) {
-          // spill: a failed batch and everything after it go to disk, in order, and are retried from there.
-          this.spilling = true;
-          for (const event of [...take, ...this.events.splice(0)]) this.toSpillCounted(event);
+        if (!(await this.deliver(take, false)) && this.head) {
+          // spill: a failed batch and everything queued behind it go to disk ahead of the overflow,
+          // and are retried from there.
+          this.toHead([...take, ...this.events.splice(0)]);
           this.bytes = 0;
           this.wakeRoomWaiters();
         }
-      } else if (this.spilling && this.spill) {
-        const { events, commit } = await this.spill.read(this.o.maxBatch);
+      } else if (this.spilling && this.spill && this.head) {
+        const file = this.headActive ? this.head : this.spill;
+        const { events, commit } = await file.read(this.o.maxBatch);
         if (events.length === 0) {
-          if (await this.spill.drained()) this.spilling = false;
+          if (await file.drained()) {
+            if (file === this.head) this.headActive = false;
+            else this.spilling = this.headActive;
+          }
           if (!this.spilling || this.stopping) return;
           continue;
         }

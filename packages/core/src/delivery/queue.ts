@@ -25,6 +25,10 @@ export class DeliveryQueue {
   private pending: AuditEvent[] = [];
   private scheduled = false;
   private pushed = 0;
+  /** Events pushed so far. */
+  get recorded(): number {
+    return this.pushed;
+  }
   /** Events that arrived after close: dropped and counted. */
   refused = 0;
   readonly lanes: readonly Lane[];
@@ -93,10 +97,10 @@ export class DeliveryQueue {
     await Promise.all(this.lanes.map((lane) => lane.sink.flush?.()));
   }
 
-  /** Delivers what it can within `closeTimeoutMs`, then closes the sinks. */
-  async close(): Promise<void> {
+  /** Delivers what it can within `graceMs`, then closes the sinks. */
+  async close(graceMs: number): Promise<void> {
     this.dispatch();
-    await Promise.all(this.lanes.map((lane) => lane.stop(this.o.closeTimeoutMs)));
+    await Promise.all(this.lanes.map((lane) => lane.stop(graceMs)));
     await Promise.all(this.lanes.map((lane) => lane.sink.flush?.()));
     await Promise.all(this.lanes.map((lane) => lane.sink.close?.()));
   }

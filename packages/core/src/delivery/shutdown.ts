@@ -16,6 +16,7 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 function onSignal(signal: NodeJS.Signals): void {
   const alone = process.listenerCount(signal) === 1;
+  // Alone: close (new requests are held, those in flight are recorded, chains end). Otherwise: flush.
   const auditors = [...live];
   void Promise.allSettled(auditors.map((a) => (alone ? a.close() : a.flush()))).then(() => {
     if (!alone) return;
