@@ -1,7 +1,7 @@
 // `authtrail verify` over logs written by a real Express app through the file sink, then tampered
 // with the way an intruder (or a careless script) would.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -191,4 +191,25 @@ test('a short chain key is refused at startup with a fix', () => {
       message: expect.stringContaining('keys.chain'),
     }),
   );
+});
+
+test('a rotated log verifies across its files, and still verifies once retention removed the oldest', async () => {
+  const path = join(dir, 'rotating.jsonl');
+  const auditor = createAuditor({
+    sinks: [fileSink(path, { maxBytes: 4096, maxFiles: 10 })],
+    keys: { chain: KEY, fingerprint: KEY },
+  });
+  for (let i = 0; i < 120; i++) {
+    auditor.record({ type: 'authn.login.success', user: { id: `user-${i}` } });
+    if (i % 10 === 9) await auditor.flush();
+  }
+  await auditor.close();
+  const files = [5, 4, 3, 2, 1].map((n) => `${path}.${n}`).filter((f) => existsSync(f));
+  expect(files.length).toBeGreaterThan(2);
+  expect((await verify(...files, path, '--key', KEY)).code).toBe(0);
+  expect((await verify(...files.slice(1), path, '--key', KEY)).code).toBe(0); // oldest gone
+  expect(await verify(files[0]!, ...files.slice(2), path, '--key', KEY)).toMatchObject({
+    code: 1,
+    out: expect.stringMatching(/deleted/), // a file from the middle is missing
+  });
 });

@@ -10,7 +10,7 @@ import { clean } from './redact.js';
 import { HashChain } from './integrity/chain.js';
 import { flushOnExit } from './delivery/shutdown.js';
 import { EventTypes, Reasons, isEventType } from './taxonomy.js';
-import type { AuditEvent, AuditorStats, ManualEvent, RequestFacts } from './types.js';
+import type { AuditEvent, AuditorStats, ManualEvent, RequestFacts, SinkHost } from './types.js';
 
 /** Published when building a request's event threw inside authtrail: `{ error }`. */
 export const auditErrorChannel = channel('authtrail:error');
@@ -158,11 +158,7 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
         }
         closed = true;
         // The last link of a chain: without it, `authtrail verify` reports the log as truncated.
-        if (o.chainKey) {
-          const checkpoint = newEvent(observer[role], EventTypes.CHECKPOINT, Date.now());
-          checkpoint.reason = 'close';
-          push(checkpoint);
-        }
+        if (o.chainKey) checkpoint('close');
         await queue.close(Math.max(0, until - Date.now()));
         forget?.();
       })());
@@ -182,6 +178,16 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
     while (inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
     await auditor.close();
   };
+  function checkpoint(reason: 'close' | 'rotation'): void {
+    const event = newEvent(observer[role], EventTypes.CHECKPOINT, Date.now());
+    event.reason = reason;
+    push(event);
+  }
+  // A rotating file sink asks for a checkpoint: it opens the new file with it.
+  const host: SinkHost = {
+    checkpoint: (reason) => o.chainKey !== undefined && !closed && (checkpoint(reason), true),
+  };
+  for (const sink of o.sinks) sink.attach?.(host);
   const forget = o.delivery.handleSignals
     ? flushOnExit({ flush: auditor.flush, close: exit, stats: auditor.stats })
     : undefined;

@@ -62,5 +62,6 @@ export type {
   ObserverRole,
   RequestFacts,
   Sink,
+  SinkHost,
   TokenInfo,
 } from './types.js';

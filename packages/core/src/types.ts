@@ -117,9 +117,20 @@ export interface Batch {
   lines(format?: EventFormat): string;
 }
 
+/** What an auditor offers the sinks it writes to (see {@link Sink.attach}). */
+export interface SinkHost {
+  /**
+   * Sends an `audit.checkpoint.success` event with `reason` through every sink, in order. False
+   * when the auditor keeps no hash chain (or is closed): there is nothing to anchor.
+   */
+  checkpoint(reason: 'rotation'): boolean;
+}
+
 /** Where events go. `write` may return a promise; the queue waits for it before the next batch. */
 export interface Sink {
   readonly name: string;
+  /** Called once by each auditor that writes to this sink. */
+  attach?(host: SinkHost): void;
   write(batch: Batch): void | Promise<void>;
   flush?(): Promise<void>;
   close?(): Promise<void>;

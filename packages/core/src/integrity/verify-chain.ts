@@ -38,6 +38,8 @@ interface Entry {
   file: string;
   line: number;
   closes: boolean;
+  /** A rotation checkpoint: the start of a file after rotation. */
+  anchors: boolean;
 }
 
 /**
@@ -106,6 +108,7 @@ export class ChainVerifier {
       prev: chain.prev,
       hash: chain.hash,
       closes: event.type === EventTypes.CHECKPOINT && event.reason === 'close',
+      anchors: event.type === EventTypes.CHECKPOINT && event.reason === 'rotation',
     });
   }
 
@@ -128,8 +131,10 @@ export class ChainVerifier {
   private walk(id: string, entries: Entry[]): void {
     const all = new Set(entries.map((e) => e.seq));
     const seen = new Map<number, Entry>();
-    let expected = 1;
-    let prevHash = '';
+    // Older files may be gone by retention: a chain may start at a rotation checkpoint.
+    const first = entries[0]!;
+    let expected = first.anchors ? first.seq : 1;
+    let prevHash = first.anchors ? first.prev : '';
     for (const e of entries) {
       const at = { file: e.file, line: e.line, order: e.order, chain: id, seq: e.seq };
       const copy = seen.get(e.seq);

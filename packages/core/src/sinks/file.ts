@@ -1,53 +1,152 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { open, rename, type FileHandle } from 'node:fs/promises';
+import { createBatch } from '../delivery/batch.js';
+import { invalidOptions, type OptionIssue } from '../errors.js';
 import { resolveFormat, type EventFormat } from '../formats/index.js';
-import type { Sink } from '../types.js';
+import { EventTypes } from '../taxonomy.js';
+import type { AuditEvent, Batch, Sink, SinkHost } from '../types.js';
 
 /** Options of {@link fileSink}. */
 export interface FileSinkOptions {
   /** How each line is written: `'native'`, `'ecs'` or `'ocsf'`. @default 'native' */
   format?: EventFormat;
+  /**
+   * When written lines are forced to disk: `'none'` (the OS decides; a crash of the machine can
+   * lose the last seconds), `'batch'` (fdatasync after each batch) or `'every'` (after each line).
+   * @default 'none'
+   */
+  fsync?: 'none' | 'batch' | 'every';
+  /**
+   * Rotate when the file reaches this size: `path` becomes `path.1`, `path.1` becomes `path.2` ...
+   * A batch is never split across files by size, so a file may pass it by one batch.
+   * @default no rotation
+   */
+  maxBytes?: number;
+  /** Rotated files kept (`path.1` newest ... `path.<maxFiles>` oldest). @default 5 */
+  maxFiles?: number;
 }
 
+const FSYNC = ['none', 'batch', 'every'] as const;
+
 /**
- * JSON lines appended to a file. Each batch is one `write`, so lines are never split or
- * interleaved by authtrail. The file is opened on first write.
+ * JSON lines appended to a file. Each batch is appended whole, so lines are never split or
+ * interleaved by authtrail. With `maxBytes` the file rotates; when the auditor keeps a hash chain
+ * (`keys.chain`), the new file starts with an `audit.checkpoint.success` event
+ * (`reason: 'rotation'`) that `authtrail verify` accepts as the start of what is left once older
+ * files are gone.
  * @example
- * createAuditor({ sinks: [fileSink('/var/log/app/audit.jsonl')] });
- * createAuditor({ sinks: [fileSink('/var/log/app/audit.ocsf.jsonl', { format: 'ocsf' })] });
+ * createAuditor({ sinks: [fileSink('/var/log/app/audit.jsonl', { maxBytes: 100e6, fsync: 'batch' })] });
  */
 export function fileSink(
   path: string,
   options: FileSinkOptions = {},
 ): Sink & { readonly path: string } {
   const format = resolveFormat(options.format, 'fileSink(path, { format })');
-  let stream: WriteStream | undefined;
-  let failure: Error | undefined;
-  const open = () => {
-    if (!stream) {
-      stream = createWriteStream(path, { flags: 'a' });
-      // An open error surfaces on the next write; until then the error is held here.
-      stream.on('error', (err) => (failure = err));
+  const { fsync = 'none', maxBytes, maxFiles = 5 } = options;
+  const issues: OptionIssue[] = [];
+  if (!FSYNC.includes(fsync))
+    issues.push({
+      path: 'fileSink fsync',
+      received: String(fsync),
+      fix: "use 'none', 'batch' or 'every'",
+    });
+  if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes >= 1024))
+    issues.push({
+      path: 'fileSink maxBytes',
+      received: String(maxBytes),
+      fix: 'use a whole number of bytes, at least 1024',
+    });
+  if (!(Number.isInteger(maxFiles) && maxFiles >= 1 && maxFiles <= 1000))
+    issues.push({
+      path: 'fileSink maxFiles',
+      received: String(maxFiles),
+      fix: 'use a whole number from 1 to 1000',
+    });
+  if (issues.length > 0) throw invalidOptions(issues);
+
+  let handle: Promise<FileHandle> | undefined;
+  let size = 0;
+  const hosts: SinkHost[] = [];
+  /** A rotation waits for its checkpoint event, so that it can open the new file. */
+  let awaitingCheckpoint = false;
+
+  const file = () =>
+    (handle ??= open(path, 'a').then(
+      async (h) => {
+        size = (await h.stat()).size;
+        return h;
+      },
+      (err: unknown) => {
+        handle = undefined; // the next write (a retry) opens it again
+        throw err;
+      },
+    ));
+  /** Appends `events` (the whole `batch` when given: its lines are encoded once for every sink). */
+  const append = async (events: readonly AuditEvent[], batch?: Batch) => {
+    if (events.length === 0) return;
+    const h = await file();
+    if (fsync === 'every') {
+      for (const event of events) {
+        const line = createBatch([event]).lines(format);
+        await h.appendFile(line);
+        await h.datasync();
+        size += Buffer.byteLength(line);
+      }
+      return;
     }
-    return stream;
+    const text = (batch ?? createBatch(events)).lines(format);
+    await h.appendFile(text);
+    if (fsync === 'batch') await h.datasync();
+    size += Buffer.byteLength(text);
   };
+  const rotate = async () => {
+    const h = handle;
+    handle = undefined;
+    await (await h)?.close();
+    for (let i = maxFiles - 1; i >= 1; i--)
+      await rename(`${path}.${i}`, `${path}.${i + 1}`).catch(missing);
+    await rename(path, `${path}.1`).catch(missing);
+    size = 0;
+  };
+
   return {
     name: 'file',
     path,
-    write(batch) {
-      const s = open();
-      if (failure) return Promise.reject(failure);
-      return new Promise<void>((resolve, reject) => {
-        s.write(batch.lines(format), (err) => (err ? reject(err) : resolve()));
-      });
+    attach(host) {
+      hosts.push(host);
+    },
+    async write(batch) {
+      let events = batch.events;
+      if (awaitingCheckpoint) {
+        const at = events.findIndex(
+          (e) => e.type === EventTypes.CHECKPOINT && e.reason === 'rotation',
+        );
+        if (at >= 0) {
+          await append(events.slice(0, at));
+          await rotate();
+          awaitingCheckpoint = false;
+          events = events.slice(at);
+        }
+      }
+      await append(events, events === batch.events ? batch : undefined);
+      if (maxBytes !== undefined && size >= maxBytes && !awaitingCheckpoint) {
+        // With a hash chain the auditor sends a checkpoint through every sink; this file rotates
+        // when it arrives. Without one, rotate now.
+        const anchored = hosts.map((host) => host.checkpoint('rotation')).some(Boolean);
+        if (anchored) awaitingCheckpoint = true;
+        else await rotate();
+      }
     },
     async flush() {
-      // Writes resolve when the OS accepted them; nothing is held back in between.
+      // Appends resolve when the OS took the bytes (and, with fsync, when they are on disk).
     },
-    close() {
-      const s = stream;
-      stream = undefined;
-      if (!s) return Promise.resolve();
-      return new Promise<void>((resolve) => s.end(resolve));
+    async close() {
+      const h = handle;
+      handle = undefined;
+      await (await h)?.close();
     },
   };
+}
+
+function missing(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'ENOENT') throw err;
 }

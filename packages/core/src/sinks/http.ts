@@ -123,7 +123,13 @@ export function splunkHec(url: string | URL, options: SplunkHecOptions): Sink {
   const fn = 'splunkHec';
   const issues: OptionIssue[] = [];
   const o = objectOptions(fn, options, issues);
-  const token = secret(fn, 'token', o.token, issues, 'use the HEC token Splunk generated');
+  const token = secret(
+    fn,
+    'token',
+    o.token,
+    issues,
+    'pass the token of a HEC input (Settings > Data inputs > HTTP Event Collector), e.g. process.env.SPLUNK_HEC_TOKEN',
+  );
   let meta = '';
   for (const key of ['source', 'sourcetype', 'index'] as const) {
     const value = o[key];
@@ -519,6 +525,8 @@ function sender(c: Resolved, sign: { key: Buffer; header: string } | undefined) 
         method: 'POST',
         headers,
         body,
+        // Followed, a 301/302 turns the POST into a GET without body: events lost behind a 200.
+        redirect: 'manual',
         signal: AbortSignal.timeout(c.timeoutMs),
       });
     } catch (error) {
@@ -526,8 +534,9 @@ function sender(c: Resolved, sign: { key: Buffer; header: string } | undefined) 
     }
     if (response.ok) return response;
     await drain(response);
+    const redirect = response.status >= 300 && response.status < 400;
     throw new HttpSinkError(
-      `${c.name}: POST ${c.shown} answered ${response.status}`,
+      `${c.name}: POST ${c.shown} answered ${response.status}${redirect ? ' (redirects are not followed: configure the final URL)' : ''}`,
       c.shown,
       response.status,
     );
@@ -572,6 +581,7 @@ function show(value: unknown): string {
 }
 
 function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (value instanceof Uint8Array) return `a ${value.constructor.name} of ${value.length} bytes`;
