@@ -12,6 +12,17 @@ export function observers(o: ResolvedOptions): Observers {
   return Object.freeze({ rp: make('rp'), op: make('op'), rs: make('rs') });
 }
 
+// Under load many events share a millisecond: format it once.
+let lastMs = NaN;
+let lastIso = '';
+function isoTime(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
 /**
  * The one factory of events: every field initialised, in schema order, so all events share one
  * shape (JSON output omits the undefined ones).
@@ -24,7 +35,7 @@ export function newEvent(
   return {
     schema: 1,
     id: uuidv7(timeMs),
-    time: new Date(timeMs).toISOString(),
+    time: isoTime(timeMs),
     type,
     outcome: outcomeOf(type),
     observer,

@@ -5,7 +5,7 @@ import type { ResolvedOptions } from './options.js';
 import { clean, cleanList, keyedHash, redactQuery } from './redact.js';
 import { EventTypes as T, Reasons as R, type Reason } from './taxonomy.js';
 import { bearerToken, inspectToken, numericDate, type TokenShape } from './token.js';
-import { BoundedCache } from './internal/bounded-cache.js';
+import { TokenCache } from './internal/bounded-cache.js';
 import { createVerifier, type Verification } from './verify.js';
 import { createOpObserver } from './op.js';
 import type { AuditEvent, Claims, HeaderBag, RequestFacts } from './types.js';
@@ -92,6 +92,8 @@ export function createObserver(
     /** authtrail's own verification (with `verify`): pending, then settled. */
     verification?: Promise<Verification>;
     result?: Verification;
+    /** The event's `oauth` block, built once per token and claims (frozen: serialised once too). */
+    oauth?: Map<ClaimView | undefined, Readonly<Record<'true' | 'false', AuditEvent['oauth']>>>;
   }
   interface ClaimView {
     user: AuditEvent['user'];
@@ -103,7 +105,7 @@ export function createObserver(
     expiresAt: string | undefined;
     alg: string | undefined;
   }
-  const tokens = new BoundedCache<string, TokenView>(1000);
+  const tokens = new TokenCache<TokenView>(1000);
   const verifier = o.verify ? createVerifier(o.verify) : undefined;
 
   function claimView(claims: Claims | undefined, jwtHeader: Claims | undefined): ClaimView {
@@ -216,8 +218,19 @@ export function createObserver(
       e.user = claims.user;
       e.client = claims.client;
     }
-    if (view) {
-      e.oauth = {
+    if (view) e.oauth = oauthOf(view, claims, verified);
+    return e;
+  }
+
+  function oauthOf(
+    view: TokenView,
+    claims: ClaimView | undefined,
+    verified: boolean,
+  ): AuditEvent['oauth'] {
+    const built = (view.oauth ??= new Map()).get(claims);
+    if (built) return built[`${verified}`];
+    const make = (ok: boolean) =>
+      deepFreeze({
         issuer: claims?.issuer,
         scope: claims?.scope,
         audience: claims?.audience,
@@ -226,12 +239,13 @@ export function createObserver(
           type: 'access_token',
           fingerprint: view.fingerprint,
           expires_at: claims?.expiresAt,
-          verified,
+          verified: ok,
           alg: claims?.alg,
         },
-      };
-    }
-    return e;
+      });
+    const both = { true: make(true), false: make(false) };
+    view.oauth.set(claims, both);
+    return both[`${verified}`];
   }
 
   function callbackParams(f: RequestFacts): { state?: string; error?: string } {

@@ -248,3 +248,13 @@ describe('record()', () => {
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
 });
+
+test('event lines are byte for byte what JSON.stringify gives, with shared frozen parts reused', async () => {
+  const sink = memorySink();
+  const auditor = createAuditor({ sinks: [sink], keys: KEY, delivery: { handleSignals: false } });
+  const user = Object.freeze({ id: 'alice', roles: Object.freeze(['admin']) });
+  for (let i = 0; i < 3; i++)
+    auditor.record({ type: 'app.thing.success', user, reason: `r"${i}\u2028`, http: undefined });
+  await auditor.flush();
+  expect(sink.text()).toBe(sink.events.map((e) => JSON.stringify(e) + '\n').join(''));
+});

@@ -1,12 +1,13 @@
 import { formatEvent, type EventFormat } from '../formats/index.js';
 import type { AuditEvent, Batch } from '../types.js';
-import { lineOf } from './line.js';
+import { serialize } from './line.js';
 
 /**
  * A batch whose JSON-lines encoding is computed once per format, by the first sink that asks for
- * it: three sinks writing ECS share one serialisation.
+ * it: three sinks writing ECS share one serialisation. `native` holds the events' native lines
+ * when the queue already made them.
  */
-export function createBatch(events: readonly AuditEvent[]): Batch {
+export function createBatch(events: readonly AuditEvent[], native?: readonly string[]): Batch {
   const encoded: Partial<Record<EventFormat, string>> = {};
   return {
     events,
@@ -15,7 +16,7 @@ export function createBatch(events: readonly AuditEvent[]): Batch {
       if (out === undefined) {
         out = '';
         // Native lines were serialised once when the event was queued (they sized the queue).
-        if (format === 'native') for (const event of events) out += lineOf(event);
+        if (format === 'native') out = native ? native.join('') : events.map(serialize).join('');
         else for (const event of events) out += JSON.stringify(formatEvent(event, format)) + '\n';
         encoded[format] = out;
       }

@@ -2,7 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent, Sink, SinkStats } from '../types.js';
 import { Reasons } from '../taxonomy.js';
 import { createBatch } from './batch.js';
-import { lineOf } from './line.js';
 import { SpillFile } from './spill.js';
 
 /** What happens to an event that does not fit a sink's queue. */
@@ -34,6 +33,8 @@ export class Lane {
     failed: 0,
   };
   private events: AuditEvent[] = [];
+  /** The native line of each queued event (same index). */
+  private lines: string[] = [];
   private bytes = 0;
   private draining: Promise<void> | undefined;
   /** The spill file holds events not yet delivered: new events go there too, to keep order. */
@@ -83,13 +84,13 @@ export class Lane {
   }
 
   /** Takes an event into the queue (or applies the overflow policy); {@link start} sends it. */
-  accept(event: AuditEvent): void {
-    if (this.spilling) return this.toSpill(event);
+  accept(event: AuditEvent, line: string): void {
+    if (this.spilling) return this.toSpill(line);
     // A report of dropped events is never dropped itself: one per successful write at most.
     if (this.full && event.reason !== Reasons.EVENTS_DROPPED) {
       if (this.o.overflow === 'spill') {
         this.spilling = true;
-        return this.toSpill(event);
+        return this.toSpill(line);
       }
       if (this.o.overflow === 'drop') {
         this.counters.dropped++;
@@ -99,7 +100,8 @@ export class Lane {
       // block: the auditor holds new requests back while any lane is full; what is in flight fits.
     }
     this.events.push(event);
-    this.bytes += lineOf(event).length;
+    this.lines.push(line);
+    this.bytes += line.length;
     this.counters.enqueued++;
   }
 
@@ -128,27 +130,24 @@ export class Lane {
     this.stopping = true;
     this.abort.abort();
     await this.flush();
-    const left = this.events.splice(0);
+    const left = this.lines.splice(0);
+    this.events.length = 0;
     this.bytes = 0;
     if (this.head) this.toHead(left);
     else this.counters.dropped += left.length;
     await Promise.all([this.head?.settled(), this.spill?.settled()]);
   }
 
-  private toSpill(event: AuditEvent): void {
+  private toSpill(line: string): void {
     this.counters.enqueued++;
-    this.toSpillCounted(event);
-  }
-
-  private toSpillCounted(event: AuditEvent): void {
-    this.spill!.append(lineOf(event));
+    this.spill!.append(line);
     this.counters.spilled++;
   }
 
-  private toHead(events: AuditEvent[]): void {
-    if (events.length === 0) return;
-    for (const event of events) this.head!.append(lineOf(event));
-    this.counters.spilled += events.length;
+  private toHead(lines: string[]): void {
+    if (lines.length === 0) return;
+    for (const line of lines) this.head!.append(line);
+    this.counters.spilled += lines.length;
     this.headActive = this.spilling = true;
   }
 
@@ -164,23 +163,22 @@ export class Lane {
   private async drain(): Promise<void> {
     while (!this.stopping) {
       if (this.events.length > 0) {
-        const take =
-          this.events.length <= this.o.maxBatch
-            ? this.events
-            : this.events.slice(0, this.o.maxBatch);
-        this.events = take === this.events ? [] : this.events.slice(take.length);
-        for (const e of take) this.bytes -= lineOf(e).length;
+        const n = Math.min(this.events.length, this.o.maxBatch);
+        const take = this.events.splice(0, n);
+        const lines = this.lines.splice(0, n);
+        for (const line of lines) this.bytes -= line.length;
         this.wakeRoomWaiters();
-        if (!(await this.deliver(take, false)) && this.head) {
+        if (!(await this.deliver(take, lines, false)) && this.head) {
           // spill: a failed batch and everything queued behind it go to disk ahead of the overflow,
           // and are retried from there.
-          this.toHead([...take, ...this.events.splice(0)]);
+          this.toHead([...lines, ...this.lines.splice(0)]);
+          this.events.length = 0;
           this.bytes = 0;
           this.wakeRoomWaiters();
         }
       } else if (this.spilling && this.spill && this.head) {
         const file = this.headActive ? this.head : this.spill;
-        const { events, commit } = await file.read(this.o.maxBatch);
+        const { events, lines, commit } = await file.read(this.o.maxBatch);
         if (events.length === 0) {
           if (await file.drained()) {
             if (file === this.head) this.headActive = false;
@@ -189,7 +187,7 @@ export class Lane {
           if (!this.spilling || this.stopping) return;
           continue;
         }
-        if (await this.deliver(events, true)) await commit();
+        if (await this.deliver(events, lines, true)) await commit();
       } else return;
     }
   }
@@ -199,8 +197,12 @@ export class Lane {
    * after `retries` and counts the events dropped; a replay from the spill file retries until stopped;
    * a first failure of a memory batch under `spill` returns false at once (the caller spills it).
    */
-  private async deliver(events: AuditEvent[], fromSpill: boolean): Promise<boolean> {
-    const batch = createBatch(events);
+  private async deliver(
+    events: AuditEvent[],
+    lines: string[],
+    fromSpill: boolean,
+  ): Promise<boolean> {
+    const batch = createBatch(events, lines);
     for (let attempt = 0; ; attempt++) {
       try {
         await this.sink.write(batch);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { HashChain } from '../integrity/chain.js';
 import type { AuditEvent, AuditorStats, Sink, SinkStats } from '../types.js';
 import { Lane, type LaneOptions } from './lane.js';
+import { serialize } from './line.js';
 
 /** Published when a sink write fails: `{ sink, error, events }`. Subscribe to watch delivery. */
 export const sinkErrorChannel = channel('authtrail:sink-error');
@@ -70,8 +71,9 @@ export class DeliveryQueue {
     this.pending = [];
     // Linked here, in delivery order and off the request path.
     if (this.chain) for (const event of events) this.chain.link(event);
+    const lines = events.map(serialize);
     for (const lane of this.lanes) {
-      for (const event of events) lane.accept(event);
+      for (let i = 0; i < events.length; i++) lane.accept(events[i]!, lines[i]!);
       lane.start();
     }
   };

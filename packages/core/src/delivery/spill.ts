@@ -67,11 +67,14 @@ export class SpillFile {
   }
 
   /** Reads up to `max` events from the read position. `commit()` moves past them once delivered. */
-  read(max: number): Promise<{ events: AuditEvent[]; commit: () => Promise<void> }> {
+  read(
+    max: number,
+  ): Promise<{ events: AuditEvent[]; lines: string[]; commit: () => Promise<void> }> {
     return this.enqueue(async () => {
       await this.writeBuffered();
       const events: AuditEvent[] = [];
-      if (this.offset >= this.size) return { events, commit: async () => {} };
+      const lines: string[] = [];
+      if (this.offset >= this.size) return { events, lines, commit: async () => {} };
       const handle = await open(this.path, 'r');
       let consumed: number;
       try {
@@ -83,7 +86,10 @@ export class SpillFile {
           if (end === -1 || end >= bytesRead) break;
           const text = chunk.toString('utf8', start, end);
           start = end + 1;
-          if (text !== '') events.push(JSON.parse(text) as AuditEvent);
+          if (text !== '') {
+            events.push(JSON.parse(text) as AuditEvent);
+            lines.push(text + '\n');
+          }
         }
         consumed = start;
       } finally {
@@ -92,6 +98,7 @@ export class SpillFile {
       const next = this.offset + consumed;
       return {
         events,
+        lines,
         commit: () =>
           this.enqueue(async () => {
             this.offset = next;
