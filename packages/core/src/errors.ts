@@ -1,6 +1,10 @@
 /** Stable codes carried by every {@link AuthtrailError}. Match on `code`, not on `instanceof`. */
 export type AuthtrailErrorCode =
-  'ERR_AUTHTRAIL_INVALID_OPTIONS' | 'ERR_AUTHTRAIL_INVALID_EVENT' | 'ERR_AUTHTRAIL_CLOSED';
+  | 'ERR_AUTHTRAIL_INVALID_OPTIONS'
+  | 'ERR_AUTHTRAIL_INVALID_EVENT'
+  | 'ERR_AUTHTRAIL_CLOSED'
+  /** An HTTP sink's write failed; the error adds `url` (no query) and `status` (if answered). */
+  | 'ERR_AUTHTRAIL_SINK_WRITE';
 
 /** One problem found while validating options: where, what was received, and how to fix it. */
 export interface OptionIssue {
@@ -11,7 +15,8 @@ export interface OptionIssue {
 
 /**
  * The only error type authtrail throws. Thrown at startup for a broken configuration and by
- * `record()` for an event that cannot be recorded; never at request time.
+ * `record()` for an event that cannot be recorded; never at request time. HTTP sinks reject a
+ * failed write with it, which the delivery queue retries and publishes on `authtrail:sink-error`.
  */
 export class AuthtrailError extends Error {
   readonly code: AuthtrailErrorCode;

@@ -21,15 +21,9 @@ export { memorySink, type MemorySink } from './sinks/memory.js';
 export type { MemorySinkOptions } from './sinks/memory.js';
 export { callbackSink } from './sinks/callback.js';
 export type { CallbackSinkOptions } from './sinks/callback.js';
-export {
-  httpSink,
-  splunkHec,
-  elasticsearchBulk,
-  type HttpCommonOptions,
-  type HttpSinkOptions,
-  type SplunkHecOptions,
-  type ElasticsearchBulkOptions,
-} from './sinks/http.js';
+export { httpSink, type HttpCommonOptions, type HttpSinkOptions } from './sinks/http.js';
+export { splunkHec, type SplunkHecOptions } from './sinks/splunk-hec.js';
+export { elasticsearchBulk, type ElasticsearchBulkOptions } from './sinks/elasticsearch-bulk.js';
 export {
   EVENT_FORMATS,
   ECS_VERSION,

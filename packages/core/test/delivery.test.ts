@@ -252,7 +252,8 @@ describe('record()', () => {
 test('event lines are byte for byte what JSON.stringify gives, with shared frozen parts reused', async () => {
   const sink = memorySink();
   const auditor = createAuditor({ sinks: [sink], keys: KEY, delivery: { handleSignals: false } });
-  const user = Object.freeze({ id: 'alice', roles: Object.freeze(['admin']) });
+  const roles = ['admin'];
+  const user = Object.freeze({ id: 'alice', roles: Object.freeze(roles) && roles });
   for (let i = 0; i < 3; i++)
     auditor.record({ type: 'app.thing.success', user, reason: `r"${i}\u2028`, http: undefined });
   await auditor.flush();

@@ -94,9 +94,9 @@ const jsonLines = (text: string): unknown[] =>
     .map((line) => JSON.parse(line) as unknown);
 
 /** Every error published on 'authtrail:sink-error' while `run` runs. */
-async function sinkErrors(run: () => Promise<void>): Promise<Error[]> {
-  const errors: Error[] = [];
-  const listener = (message: unknown) => errors.push((message as { error: Error }).error);
+async function sinkErrors(run: () => Promise<void>): Promise<AuthtrailError[]> {
+  const errors: AuthtrailError[] = [];
+  const listener = (message: unknown) => errors.push((message as { error: AuthtrailError }).error);
   subscribe('authtrail:sink-error', listener);
   try {
     await run();
@@ -258,7 +258,7 @@ describe('httpSink', () => {
     expect(req!.headers['x-audit-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
   });
 
-  test('a 503 rejects the write; the queue retries it and every event arrives exactly once, in order', async () => {
+  test('a 503 rejects the write with ERR_AUTHTRAIL_SINK_WRITE; the queue retries it and every event arrives exactly once, in order', async () => {
     const server = await listen((_, n) => (n <= 2 ? { status: 503 } : { status: 200 }));
     const auditor = audit(httpSink(server.url));
     const errors = await sinkErrors(async () => {
@@ -276,6 +276,15 @@ describe('httpSink', () => {
       `http: POST ${server.url}/ answered 503`,
       `http: POST ${server.url}/ answered 503`,
     ]);
+    expect(errors.map((e) => e.code)).toEqual([
+      'ERR_AUTHTRAIL_SINK_WRITE',
+      'ERR_AUTHTRAIL_SINK_WRITE',
+    ]);
+    expect(errors[0]).toMatchObject({
+      name: 'AuthtrailError',
+      status: 503,
+      url: `${server.url}/`,
+    });
   });
 
   test('a redirect is a failed write, not followed (a followed 302 would turn the POST into a GET)', async () => {
@@ -289,9 +298,10 @@ describe('httpSink', () => {
     expect(errors.map((e) => e.message)).toEqual([
       `http: POST ${server.url}/ answered 302 (redirects are not followed: configure the final URL)`,
     ]);
+    expect(errors[0]).toMatchObject({ code: 'ERR_AUTHTRAIL_SINK_WRITE', status: 302 });
   });
 
-  test('a server that never answers fails the write after timeoutMs', async () => {
+  test('a server that never answers fails the write after timeoutMs, with no status', async () => {
     const server = await listen(() => 'hang');
     const auditor = audit(httpSink(`${server.url}/slow`, { timeoutMs: 200 }), { retries: 0 });
     const started = Date.now();
@@ -303,6 +313,11 @@ describe('httpSink', () => {
     expect(errors.map((e) => e.message)).toEqual([
       `http: POST ${server.url}/slow timed out after 200 ms`,
     ]);
+    expect(errors[0]).toMatchObject({
+      code: 'ERR_AUTHTRAIL_SINK_WRITE',
+      status: undefined,
+      url: `${server.url}/slow`,
+    });
     expect(auditor.stats()).toMatchObject({ failed: 1, dropped: 1, delivered: 0 });
   });
 });
@@ -392,7 +407,7 @@ describe('elasticsearchBulk', () => {
     });
   });
 
-  test('a 200 answer with errors: true is a failed write naming the count and first error type, not the documents', async () => {
+  test('a 200 answer with errors: true is a failed write (ERR_AUTHTRAIL_SINK_WRITE) naming the count and first error type, not the documents', async () => {
     const answer = JSON.stringify({
       errors: true,
       items: [
@@ -419,6 +434,11 @@ describe('elasticsearchBulk', () => {
     expect(errors.map((e) => e.message)).toEqual([
       `elasticsearch: POST ${server.url}/audit/_bulk answered 200 with errors: 2 of 3 documents failed (first error type: mapper_parsing_exception)`,
     ]);
+    expect(errors[0]).toMatchObject({
+      code: 'ERR_AUTHTRAIL_SINK_WRITE',
+      status: 200,
+      url: `${server.url}/audit/_bulk`,
+    });
   });
 
   test('a retried batch whose documents the first attempt indexed (409 on the same _id) counts as delivered', async () => {
@@ -484,6 +504,7 @@ describe('secrets in sink errors', () => {
       `splunk-hec: POST ${refusing.url}/services/collector/event answered 401`,
       `elasticsearch: POST ${bulkErrors.url}/audit/_bulk answered 200 with errors: 1 of 1 documents failed (first error type: x)`,
     ]);
+    expect(new Set(errors.map((e) => e.code))).toEqual(new Set(['ERR_AUTHTRAIL_SINK_WRITE']));
     for (const error of errors) {
       const everything = [
         error.message,

@@ -1,0 +1,210 @@
+import { invalidOptions, type OptionIssue } from '../errors.js';
+import { EVENT_FORMATS, isEventFormat, type EventFormat } from '../formats/index.js';
+import type { HttpCommonOptions } from '../sinks/http.js';
+
+/** The options of one HTTP sink factory call, and every problem found in them so far. */
+export interface OptionCheck<T> {
+  /** The factory's name, first word of every problem's path. */
+  readonly fn: string;
+  /** The options given, or `{}` when they are not an object (already reported). */
+  readonly o: T & Record<string, unknown>;
+  readonly issues: OptionIssue[];
+  /** Reports a problem of option `name` at the path `fn(url, { name })`. */
+  issue(name: string, received: string, fix: string): void;
+}
+
+/** Where a checked HTTP sink sends its batches, and how: worked out once, at construction. */
+export interface HttpTarget {
+  /** The sink's name, first word of its error messages. */
+  readonly name: string;
+  readonly endpoint: URL;
+  /** The endpoint as error messages show it: origin and path, no query. */
+  readonly shown: string;
+  readonly format: EventFormat;
+  readonly gzip: boolean;
+  readonly timeoutMs: number;
+  /** Every request header but the signature. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** What one sink adds to the options every HTTP sink shares. */
+export interface HttpSpec {
+  name: string;
+  /** The sink's own option names. */
+  known: readonly string[];
+  /** The format used when the options name none. */
+  format: EventFormat;
+  contentType: string;
+  /** How to pass what was put in the URL's user:password instead. */
+  credentials: string;
+  /** Header names the sink sets itself (lowercase). @default [] */
+  reserved?: readonly string[];
+  /** The `authorization` header's value. */
+  auth?: string | undefined;
+  /** Turns the URL given into the endpoint (`path`: its pathname without trailing slashes). */
+  route?: (endpoint: URL, path: string) => void;
+}
+
+const COMMON_KEYS = ['format', 'gzip', 'headers', 'timeoutMs'];
+/** What a header name may be made of (RFC 9110 token). */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Starts checking `fn`'s options: the sink reports its own problems, then {@link resolveHttp}. */
+export function checkOptions<T>(fn: string, options: T): OptionCheck<T> {
+  const issues: OptionIssue[] = [];
+  const isObject = options !== null && typeof options === 'object' && !Array.isArray(options);
+  if (!isObject)
+    issues.push({
+      path: `${fn}(url, options)`,
+      received: describe(options),
+      fix: 'use an options object',
+    });
+  return {
+    fn,
+    o: (isObject ? options : {}) as T & Record<string, unknown>,
+    issues,
+    issue(name, received, fix) {
+      issues.push({ path: `${fn}(url, { ${name} })`, received, fix });
+    },
+  };
+}
+
+/** Checks what every HTTP sink shares, then throws every problem found, the sink's own included. */
+export function resolveHttp(
+  check: OptionCheck<HttpCommonOptions>,
+  url: unknown,
+  spec: HttpSpec,
+): HttpTarget {
+  const { fn, o, issues, issue } = check;
+  const known = [...COMMON_KEYS, ...spec.known];
+  for (const key of Object.keys(o))
+    if (!known.includes(key))
+      issue(key, 'an unknown option', `known options are ${known.join(', ')}`);
+
+  const endpoint = parseUrl(check, url, spec.credentials);
+  const format = o.format ?? spec.format;
+  if (!isEventFormat(format))
+    issue('format', show(format), `use one of ${EVENT_FORMATS.map((f) => `'${f}'`).join(', ')}`);
+  if (o.gzip !== undefined && typeof o.gzip !== 'boolean')
+    issue('gzip', show(o.gzip), 'use true or false');
+  const timeoutMs = o.timeoutMs ?? 10_000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 3_600_000)
+    issue('timeoutMs', show(timeoutMs), 'use an integer number of milliseconds from 1 to 3600000');
+
+  const headers: Record<string, string> = { 'content-type': spec.contentType };
+  const reserved = ['content-length', 'content-encoding', 'host', ...(spec.reserved ?? [])];
+  if (
+    o.headers !== undefined &&
+    (o.headers === null || typeof o.headers !== 'object' || Array.isArray(o.headers))
+  )
+    issue('headers', show(o.headers), 'use an object of header names to string values');
+  else {
+    const at = `${fn}(url, { headers })`;
+    for (const [name, value] of Object.entries(o.headers ?? {})) {
+      const lower = name.toLowerCase();
+      // Values may be secrets: problems name the header and describe the value, never show it.
+      if (!HEADER_NAME.test(name))
+        issues.push({
+          path: `${at}[${JSON.stringify(name)}]`,
+          received: 'an invalid header name',
+          fix: 'use letters, digits and - only',
+        });
+      else if (reserved.includes(lower))
+        issues.push({
+          path: `${at}.${name}`,
+          received: 'a value',
+          fix: `leave it out: ${fn} sets ${lower} itself`,
+        });
+      else if (typeof value !== 'string' || /[\r\n\0]/.test(value))
+        issues.push({
+          path: `${at}.${name}`,
+          received:
+            typeof value === 'string' ? 'a value with a line break or NUL' : describe(value),
+          fix: 'use a single-line string',
+        });
+      else headers[lower] = value;
+    }
+  }
+  if (spec.auth !== undefined) headers.authorization = spec.auth;
+  if (o.gzip === true) headers['content-encoding'] = 'gzip';
+
+  if (issues.length > 0 || !endpoint || !isEventFormat(format)) throw invalidOptions(issues);
+  spec.route?.(endpoint, endpoint.pathname.replace(/\/+$/, ''));
+  return {
+    name: spec.name,
+    endpoint,
+    shown: `${endpoint.origin}${endpoint.pathname}`,
+    format,
+    gzip: o.gzip === true,
+    timeoutMs,
+    headers: Object.freeze(headers),
+  };
+}
+
+function parseUrl(
+  check: OptionCheck<unknown>,
+  value: unknown,
+  credentials: string,
+): URL | undefined {
+  const path = `${check.fn}(url)`;
+  const fix = 'use an absolute http(s) URL, e.g. "https://collector.example.com:8443/audit"';
+  let url: URL;
+  try {
+    if (typeof value !== 'string' && !(value instanceof URL)) throw new TypeError();
+    url = new URL(value);
+  } catch {
+    // A malformed URL may still hold a password: shown only when it has no '@'.
+    const safe = typeof value === 'string' && !value.includes('@') && value.length <= 200;
+    check.issues.push({ path, received: safe ? JSON.stringify(value) : describe(value), fix });
+    return undefined;
+  }
+  let ok = true;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    check.issues.push({ path, received: `a URL with scheme ${url.protocol}`, fix });
+    ok = false;
+  }
+  if (url.username !== '' || url.password !== '') {
+    check.issues.push({
+      path,
+      received: 'a URL with credentials (user:password@)',
+      fix: `remove them from the URL and ${credentials}`,
+    });
+    ok = false;
+  }
+  return ok ? url : undefined;
+}
+
+/** A credential: checked without ever being shown. Tokens go into a header as they are: no whitespace. */
+export function secret(
+  check: OptionCheck<unknown>,
+  name: string,
+  fix: string,
+  forbidden = /[\s\0]/,
+): string | undefined {
+  const value = check.o[name];
+  if (typeof value === 'string' && value !== '' && !forbidden.test(value)) return value;
+  const received =
+    typeof value !== 'string'
+      ? describe(value)
+      : value === ''
+        ? 'an empty string'
+        : 'a string with characters a header cannot carry';
+  check.issue(name, received, fix);
+  return undefined;
+}
+
+/** A value as a problem shows it: a string quoted and cut at 80 characters, else described. */
+export function show(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value).slice(0, 80) : describe(value);
+}
+
+/** A value described without showing it: its type, and its size when it may be a secret. */
+export function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Uint8Array) return `a ${value.constructor.name} of ${value.length} bytes`;
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
+  return `${typeof value} ${String(value)}`;
+}

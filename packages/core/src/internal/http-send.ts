@@ -1,0 +1,100 @@
+import { createHmac } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import { AuthtrailError } from '../errors.js';
+import type { EventFormat } from '../formats/index.js';
+import type { Batch } from '../types.js';
+import type { HttpTarget } from './http-options.js';
+
+const gzip = promisify(gzipCallback);
+
+/** HMAC-SHA-256 of each body sent: a key of at least 32 bytes, the lowercase header it goes in. */
+export interface Signing {
+  readonly key: Buffer;
+  readonly header: string;
+}
+
+/**
+ * `ERR_AUTHTRAIL_SINK_WRITE`, plus where the write went (the URL without query) and the server's
+ * status (absent for network errors and timeouts).
+ */
+class SinkWriteError extends AuthtrailError {
+  constructor(
+    message: string,
+    readonly url: string,
+    readonly status: number | undefined,
+  ) {
+    super('ERR_AUTHTRAIL_SINK_WRITE', message);
+  }
+}
+
+/** A failed write. The message names the sink, the URL without query and why; no header or body. */
+export function writeFailed(t: HttpTarget, why: string, status?: number): AuthtrailError {
+  return new SinkWriteError(`${t.name}: POST ${t.shown} ${why}`, t.shown, status);
+}
+
+/**
+ * The message names the URL and a cause code (ECONNREFUSED, a timeout); undici's error is not kept
+ * as `cause`, so nothing of the request can reach a subscriber.
+ */
+export function requestFailed(t: HttpTarget, error: unknown, what: string): AuthtrailError {
+  const e = error as { name?: unknown; cause?: { code?: unknown } } | undefined;
+  if (e?.name === 'TimeoutError') return writeFailed(t, `timed out after ${t.timeoutMs} ms`);
+  const code = e?.cause?.code;
+  return writeFailed(
+    t,
+    typeof code === 'string' && /^[A-Z_]{1,40}$/.test(code) ? `${what} (${code})` : what,
+  );
+}
+
+/** One POST: gzip, signature, timeout. Resolves with a 2xx response; rejects with an error fit to publish. */
+export function sender(t: HttpTarget, sign?: Signing): (payload: string) => Promise<Response> {
+  return async (payload) => {
+    let body: Buffer = Buffer.from(payload);
+    // Off the event loop's thread (libuv pool): a large batch does not hold up requests.
+    if (t.gzip) body = await gzip(body);
+    const headers = sign
+      ? {
+          ...t.headers,
+          [sign.header]: `sha256=${createHmac('sha256', sign.key).update(body).digest('hex')}`,
+        }
+      : t.headers;
+    let response: Response;
+    try {
+      response = await fetch(t.endpoint, {
+        method: 'POST',
+        headers,
+        body,
+        // Followed, a 301/302 turns the POST into a GET without body: events lost behind a 200.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(t.timeoutMs),
+      });
+    } catch (error) {
+      throw requestFailed(t, error, 'failed');
+    }
+    if (response.ok) return response;
+    await drain(response);
+    const redirect = response.status >= 300 && response.status < 400;
+    throw writeFailed(
+      t,
+      `answered ${response.status}${redirect ? ' (redirects are not followed: configure the final URL)' : ''}`,
+      response.status,
+    );
+  };
+}
+
+/** Reads the response to its end so the connection goes back to the pool. */
+export async function drain(response: Response): Promise<void> {
+  await response.arrayBuffer().catch(() => undefined);
+}
+
+/** Each event of the batch with its line in `format`, without the '\n'. */
+export function* eachLine(batch: Batch, format: EventFormat) {
+  const lines = batch.lines(format);
+  let start = 0;
+  for (const event of batch.events) {
+    const end = lines.indexOf('\n', start);
+    yield [event, lines.slice(start, end)] as const;
+    start = end + 1;
+  }
+}
