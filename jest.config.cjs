@@ -8,6 +8,8 @@ module.exports = {
       { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
     ],
   },
+  // Tests may import TypeScript sources by their NodeNext names (`../src/redact.js`).
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   reporters: ['default', '<rootDir>/scripts/jest-summary.cjs'],
   testTimeout: 30000,
 };

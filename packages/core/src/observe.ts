@@ -126,6 +126,11 @@ export function createObserver(
   }
 
   function tokenView(token: string): TokenView {
+    // The cache keys on the raw token. One longer than maxTokenLength is never decoded, but it can
+    // be as long as the server's header limit (megabytes once raised), and 1000 distinct ones would
+    // pin a gigabyte: such a token is fingerprinted every time it is seen, never kept.
+    if (token.length > o.limits.maxTokenLength)
+      return { fingerprint: hash(token), shape: { kind: 'malformed' } };
     return (
       tokens.get(token) ??
       tokens.set(token, {
