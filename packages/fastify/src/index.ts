@@ -1,5 +1,10 @@
 import { createAuditor, type Auditor, type AuthtrailOptions, type Claims } from '@authtrail/core';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  onRequestHookHandler,
+} from 'fastify';
 import fp from 'fastify-plugin';
 
 /** Options of {@link authtrail}: every core option, or an `auditor` to share one between apps. */
@@ -19,6 +24,7 @@ const START = Symbol.for('authtrail.start');
 const T0 = Symbol.for('authtrail.t0');
 const ERROR = Symbol.for('authtrail.error');
 const REPLY = Symbol.for('authtrail.reply');
+const ROUTE = Symbol.for('authtrail.route');
 
 /** What authtrail keeps on the request (request decorators: no per-request shape change). */
 interface Marks {
@@ -27,6 +33,8 @@ interface Marks {
   [T0]: number;
   [ERROR]: unknown;
   [REPLY]: FastifyReply | null;
+  /** The route template, marked by a route hook (request.routeOptions builds an object per call). */
+  [ROUTE]: string | null;
   /** Set by @fastify/jwt's `request.jwtVerify()`: the verified payload. */
   user?: unknown;
 }
@@ -46,6 +54,17 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
   app.decorateRequest(T0, 0);
   app.decorateRequest(ERROR, null);
   app.decorateRequest(REPLY, null);
+  app.decorateRequest(ROUTE, null);
+  // Routes added after this plugin carry their template to the request for free; for earlier ones
+  // the request's routeOptions getter is the fallback.
+  app.addHook('onRoute', (route) => {
+    const url = route.url;
+    const mark: onRequestHookHandler = (request, _reply, done) => {
+      (request as unknown as Marks)[ROUTE] = url;
+      done();
+    };
+    route.onRequest = route.onRequest ? [mark].concat(route.onRequest) : mark;
+  });
 
   function observe(request: FastifyRequest, reply: FastifyReply | null, aborted: boolean): void {
     const r = request as unknown as Marks;
@@ -60,7 +79,7 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
       durationMs: t0 === 0 ? 0 : performance.now() - t0,
       method: request.method,
       url,
-      route: request.routeOptions.url,
+      route: r[ROUTE] ?? request.routeOptions.url,
       status: reply === null ? 0 : reply.statusCode,
       aborted,
       headers: request.headers,

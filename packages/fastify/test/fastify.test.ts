@@ -55,6 +55,23 @@ const summary = (events: AuditEvent[]) =>
   events.map((e) => [e.type, e.reason, e.http?.route, e.http?.status]);
 
 describe('@authtrail/fastify', () => {
+  test('names the route template of routes added before the plugin as well as after it', async () => {
+    const sink = memorySink();
+    const app = Fastify();
+    app.get('/early/:id', async () => ({ ok: true }));
+    await app.register(authtrail, { sinks: [sink], keys });
+    app.get('/late/:id', async () => ({ ok: true }));
+    const base = await listen(app);
+    const token = hs256({ sub: 'alice', exp: now() + 60 });
+    await fetch(`${base}/early/1`, { headers: bearer(token) });
+    await fetch(`${base}/late/2`, { headers: bearer(token) });
+    await app.close();
+    expect(sink.events.map((e) => [e.http?.route, e.http?.path])).toEqual([
+      ['/early/:id', '/early/1'],
+      ['/late/:id', '/late/2'],
+    ]);
+  });
+
   test('audits a bearer-token request with one registration, naming the route template, the path and the adapter', async () => {
     const sink = memorySink();
     const app = Fastify();
