@@ -86,17 +86,21 @@ export function fileSink(
     const h = await file();
     if (fsync === 'every') {
       for (const event of events) {
-        const line = createBatch([event]).lines(format);
-        await h.appendFile(line);
+        await writeAll(h, createBatch([event]).lines(format));
         await h.datasync();
-        size += Buffer.byteLength(line);
       }
       return;
     }
-    const text = (batch ?? createBatch(events)).lines(format);
-    await h.appendFile(text);
+    await writeAll(h, (batch ?? createBatch(events)).lines(format));
     if (fsync === 'batch') await h.datasync();
-    size += Buffer.byteLength(text);
+  };
+  // One write call per batch (FileHandle.appendFile costs twice the CPU per batch); the file is
+  // opened for appending, so each write lands whole at the end.
+  const writeAll = async (h: FileHandle, text: string) => {
+    const bytes = Buffer.from(text);
+    for (let at = 0; at < bytes.length;)
+      at += (await h.write(bytes, at, bytes.length - at)).bytesWritten;
+    size += bytes.length;
   };
   const rotate = async () => {
     const h = handle;
