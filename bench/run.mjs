@@ -14,6 +14,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import {
   closeSync,
+  existsSync,
   fstatSync,
   mkdirSync,
   mkdtempSync,
@@ -229,9 +230,17 @@ function firstEvent(path) {
 // ---------------------------------------------------------------------------------------------
 // Server processes
 
+// With two or more cores, the server runs on core 0 and this runner (autocannon) on core 1, so the
+// two do not take turns on one core: rounds vary far less. taskset execs node: same pid.
+const PIN = cpus().length >= 2 && existsSync('/usr/bin/taskset');
+if (PIN) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+
 /** Spawns one server and resolves once it prints its port. */
 async function startServer(framework, config, env) {
-  const child = spawn(process.execPath, [SERVER, framework, config], {
+  const [command, args] = PIN
+    ? ['taskset', ['-c', '0', process.execPath, SERVER, framework, config]]
+    : [process.execPath, [SERVER, framework, config]];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -422,6 +431,7 @@ function machine() {
     node: process.version,
     // Other work on the machine shows up here first; the numbers mean little when it is high.
     loadavg: loadavg().map((l) => Number(l.toFixed(2))),
+    pinned: PIN,
   };
 }
 
@@ -491,6 +501,7 @@ function report(framework, configs, options, meta, rounds) {
   console.log(`\`${meta.command}\`, ${meta.date}`);
   console.log(
     `${m.cores} cores (${m.cpu}), Node ${m.node}, load average ${m.loadavg.join(' ')} at start; ` +
+      `${m.pinned ? 'server pinned to core 0, load generator to core 1; ' : ''}` +
       `${options.connections} connections, ${options.duration} s x ${options.rounds} interleaved rounds after ${WARMUP_SECONDS} s warm-up; ` +
       `RS256 token of ${meta.tokenBytes} bytes; ${Object.entries(versions(framework, configs))
         .map(([n, v]) => `${n} ${v}`)

@@ -5,10 +5,23 @@ import type { AuditEvent } from '../types.js';
 const parts = new WeakMap<object, string>();
 
 function part(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
   if (typeof value !== 'object' || value === null || !Object.isFrozen(value))
     return JSON.stringify(value);
   let json = parts.get(value);
   if (json === undefined) parts.set(value, (json = JSON.stringify(value)));
+  return json;
+}
+
+// `"key":` for the schema's field names, made once (bounded: events carry no other keys).
+const keys = new Map<string, string>();
+function keyJson(key: string): string {
+  let json = keys.get(key);
+  if (json === undefined) {
+    json = JSON.stringify(key) + ':';
+    if (keys.size < 64) keys.set(key, json);
+  }
   return json;
 }
 
@@ -24,7 +37,7 @@ export function serialize(event: AuditEvent): string {
   for (const key in fields) {
     const value = fields[key];
     if (value === undefined) continue;
-    line += (line.length === 1 ? '' : ',') + JSON.stringify(key) + ':' + part(value);
+    line += (line.length === 1 ? '' : ',') + keyJson(key) + part(value);
   }
   return line + '}\n';
 }
