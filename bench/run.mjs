@@ -1,7 +1,7 @@
 // npm run bench: what authtrail costs an API next to the bare framework and next to the usual request
 // loggers, measured side by side in one run per framework.
 //
-//   node bench/run.mjs [--framework=express|koa|fastify|all] [--rounds=3] [--duration=5]
+//   node bench/run.mjs [--framework=all|express|koa|fastify] [--rounds=3] [--duration=5]
 //                      [--connections=50] [--configs=bare,noop,file,...]
 //
 // Every configuration is its own server process (bench/server.mjs) on 127.0.0.1; autocannon drives it
@@ -86,7 +86,7 @@ function parseOptions(argv) {
     if (!Number.isFinite(value) || value < min) fail(`--${name} must be a number >= ${min}`);
     return value;
   };
-  const framework = given.get('framework') ?? 'express';
+  const framework = given.get('framework') ?? 'all';
   if (framework !== 'all' && !FRAMEWORKS.includes(framework))
     fail(`--framework must be express, koa, fastify or all\n${USAGE}`);
   return {
