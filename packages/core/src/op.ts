@@ -164,29 +164,25 @@ export function createOpObserver(o: ResolvedOptions, hash: (value: string) => st
           break;
         }
         const rt = entities.RefreshToken as { consumed?: unknown } | undefined;
+        // The refresh token presented: the provider found it (reuse) or not (failure).
+        const presentedOauth = (verified: boolean) => ({
+          grant_type: grantType,
+          token:
+            presented === undefined
+              ? undefined
+              : { type: 'refresh_token', fingerprint: presented, verified },
+        });
         if (refresh && (rt?.consumed || (presented !== undefined && retired.get(presented)))) {
           add(T.TOKEN_REUSE_DETECTED, (e) => {
             e.reason = R.TOKEN_REUSED;
             e.user = user(account);
-            e.oauth = {
-              grant_type: grantType,
-              token:
-                presented === undefined
-                  ? undefined
-                  : { type: 'refresh_token', fingerprint: presented, verified: true },
-            };
+            e.oauth = presentedOauth(true);
           });
         }
         add(refresh ? T.TOKEN_REFRESH_FAILURE : T.TOKEN_ISSUE_FAILURE, (e) => {
           e.reason = f.status >= 500 ? R.SERVER_ERROR : R.UNKNOWN;
           e.user = user(account);
-          e.oauth = {
-            grant_type: grantType,
-            token:
-              presented === undefined
-                ? undefined
-                : { type: 'refresh_token', fingerprint: presented, verified: false },
-          };
+          e.oauth = presentedOauth(false);
         });
         break;
       }

@@ -18,20 +18,22 @@ export interface LaneOptions {
   maxDelayMs: number;
 }
 
+export const zeroStats = (): SinkStats => ({
+  enqueued: 0,
+  delivered: 0,
+  dropped: 0,
+  retried: 0,
+  spilled: 0,
+  failed: 0,
+});
+
 /**
  * One sink's share of delivery: its own bounded queue (events and bytes), batches, retries with
  * exponential backoff and full jitter, and the overflow policy. Lanes are independent, so a sink
  * that is down does not hold back the others.
  */
 export class Lane {
-  readonly counters: SinkStats = {
-    enqueued: 0,
-    delivered: 0,
-    dropped: 0,
-    retried: 0,
-    spilled: 0,
-    failed: 0,
-  };
+  readonly counters = zeroStats();
   private events: AuditEvent[] = [];
   /** The native line of each queued event (same index). */
   private lines: string[] = [];

@@ -2,7 +2,7 @@ import { channel } from 'node:diagnostics_channel';
 import { join } from 'node:path';
 import type { HashChain } from '../integrity/chain.js';
 import type { AuditEvent, AuditorStats, Sink, SinkStats } from '../types.js';
-import { Lane, type LaneOptions } from './lane.js';
+import { Lane, zeroStats, type LaneOptions } from './lane.js';
 import { serialize } from './line.js';
 
 /** Published when a sink write fails: `{ sink, error, events }`. Subscribe to watch delivery. */
@@ -109,23 +109,13 @@ export class DeliveryQueue {
 
   /** Totals over every sink (each sink counts its own deliveries), and the deepest backlog. */
   stats(): Omit<AuditorStats, 'errors'> {
-    const total: SinkStats = {
-      enqueued: 0,
-      delivered: 0,
-      dropped: 0,
-      retried: 0,
-      spilled: 0,
-      failed: 0,
-    };
+    const total = zeroStats();
     const sinks: Record<string, SinkStats> = {};
     let deepest = 0;
     for (const [i, lane] of this.lanes.entries()) {
       const c = lane.counters;
-      total.delivered += c.delivered;
-      total.dropped += c.dropped;
-      total.retried += c.retried;
-      total.spilled += c.spilled;
-      total.failed += c.failed;
+      for (const k of ['delivered', 'dropped', 'retried', 'spilled', 'failed'] as const)
+        total[k] += c[k];
       sinks[lane.sink.name in sinks ? `${lane.sink.name}#${i}` : lane.sink.name] = { ...c };
       deepest = Math.max(deepest, lane.depth);
     }
