@@ -12,15 +12,19 @@ export function observers(o: ResolvedOptions): Observers {
   return Object.freeze({ rp: make('rp'), op: make('op'), rs: make('rs') });
 }
 
-// Under load many events share a millisecond: format it once.
-let lastMs = NaN;
-let lastIso = '';
+// ISO-8601 time, made cheaply: the date and time up to the second change once a second, so they are
+// formatted then, and each event appends its milliseconds (toISOString costs ~0.5 µs an event).
+let second = NaN;
+let prefix = '';
 function isoTime(ms: number): string {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
-    lastMs = ms;
+  if (!Number.isInteger(ms) || ms < 0 || ms > 253_402_300_799_999)
+    return new Date(ms).toISOString();
+  const rest = ms % 1000;
+  if (ms - rest !== second) {
+    second = ms - rest;
+    prefix = new Date(second).toISOString().slice(0, 20); // 2026-11-24T21:53:43.
   }
-  return lastIso;
+  return prefix + (rest < 10 ? '00' : rest < 100 ? '0' : '') + rest + 'Z';
 }
 
 /**
