@@ -48,6 +48,7 @@ function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
     req.audit = auditor;
     res.on('close', () => {
       const seen = req as unknown as Seen;
+      const auth = seen.auth;
       const session = kind === undefined ? undefined : (seen[SESSION] ?? seen.oidc);
       auditor.observe({
         startTime,
@@ -64,8 +65,8 @@ function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
         error: seen[ERROR],
         user: session?.user,
         idTokenClaims: session?.idTokenClaims,
-        tokenClaims: seen.auth?.payload,
-        tokenHeader: seen.auth?.header,
+        tokenClaims: auth?.payload,
+        tokenHeader: auth?.header,
         transaction: kind === 'callback' ? seen.openidState !== undefined : undefined,
       });
     });
