@@ -261,6 +261,25 @@ describe('queue full', () => {
   });
 });
 
+test('spill: events on disk survive a crash (SIGKILL) and are replayed in order by the next process', async () => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'authtrail-crash-'));
+  const out = join(spillDir, 'delivered.jsonl');
+  const script = join(__dirname, 'contract', 'spill-crash.mjs');
+  const first = spawn(process.execPath, [script, spillDir, out, 'first'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise((resolve) => createInterface({ input: first.stdout! }).once('line', resolve));
+  const killed = new Promise((r) => first.once('exit', (_code, signal) => r(signal)));
+  first.kill('SIGKILL');
+  expect(await killed).toBe('SIGKILL');
+  await promisify(execFile)(process.execPath, [script, spillDir, out, 'second']);
+  const replayed = readFileSync(out, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as AuditEvent);
+  expect(numbered(replayed)).toEqual(range(100));
+});
+
 describe('close', () => {
   test('drop: a failing sink gets closeTimeoutMs, then what is left is dropped and counted', async () => {
     const sink = flakySink();
