@@ -9,7 +9,8 @@
 // (A B C, A B C ...) after a warm-up, so that a slow minute of the machine hits every configuration,
 // and each round is compared with the bare framework's in the same round. For the configurations that
 // write a log, the runner also counts the lines on disk when the load stops, 1 s later and after the
-// server has exited on SIGTERM: what a crash, or a clean shutdown, would keep.
+// server has exited on SIGTERM: what a crash, or a clean shutdown, would keep. The `floor` config
+// (bench/floor.mjs) is the least such a line can cost: a target it misses is out of reach here.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import {
@@ -44,9 +45,9 @@ const AUDIENCE = 'https://api.example';
 
 const FRAMEWORKS = ['express', 'koa', 'fastify'];
 const DEFAULT_CONFIGS = {
-  express: ['bare', 'noop', 'file', 'verify', 'pino-http', 'express-winston'],
-  koa: ['bare', 'noop', 'file', 'verify', 'koa-pino-logger'],
-  fastify: ['bare', 'noop', 'file', 'verify', 'fastify-logger'],
+  express: ['bare', 'floor', 'noop', 'file', 'verify', 'pino-http', 'express-winston'],
+  koa: ['bare', 'floor', 'noop', 'file', 'verify', 'koa-pino-logger'],
+  fastify: ['bare', 'floor', 'noop', 'file', 'verify', 'fastify-logger'],
 };
 // Peers exist for one framework each; fastify-logger-1line is opt-in (see bench/server.mjs).
 const PEERS = {
@@ -54,10 +55,11 @@ const PEERS = {
   koa: ['koa-pino-logger'],
   fastify: ['fastify-logger', 'fastify-logger-1line'],
 };
-const COMMON = ['bare', 'noop', 'file', 'verify'];
+const COMMON = ['bare', 'floor', 'noop', 'file', 'verify'];
 // Lines each served request adds to the log file, for the configs that write one. Fastify's built-in
 // logger writes two by default ('incoming request' and 'request completed').
 const LINES_PER_REQUEST = {
+  floor: 1,
   file: 1,
   verify: 1,
   'pino-http': 1,
@@ -385,7 +387,7 @@ function progress(m) {
 
 /** Medians over rounds; ratios and p99 differences are per round against that round's bare. */
 function summarize(configs, rounds) {
-  const bare = rounds.bare;
+  const { bare, floor } = rounds;
   const pick = (rs, f) => median(rs.map(f).filter((v) => v !== undefined));
   return Object.fromEntries(
     configs.map((config) => {
@@ -395,6 +397,7 @@ function summarize(configs, rounds) {
         {
           rps: pick(rs, (m) => m.rps),
           ratioToBare: bare ? pick(rs, (m, i) => m.rps / bare[i].rps) : undefined,
+          ratioToFloor: floor ? pick(rs, (m, i) => m.rps / floor[i].rps) : undefined,
           p99: pick(rs, (m) => m.latency.p99),
           p99MinusBare: bare ? pick(rs, (m, i) => m.latency.p99 - bare[i].latency.p99) : undefined,
           cpuPerRequest: pick(rs, (m) => m.cpuPerRequest),
@@ -459,6 +462,7 @@ function table(configs, summary) {
     'config',
     'req/s',
     'ratio to bare',
+    'ratio to floor',
     'p99 ms',
     'p99 − bare ms',
     'CPU µs/req',
@@ -478,6 +482,7 @@ function table(configs, summary) {
       config + flags,
       Math.round(s.rps),
       fixed(s.ratioToBare, 3),
+      fixed(s.ratioToFloor, 3),
       fixed(s.p99, 1),
       signed(s.p99MinusBare),
       fixed(s.cpuPerRequest, 1),
@@ -509,7 +514,8 @@ function report(framework, configs, options, meta, rounds) {
   );
   console.log(table(configs, summary));
   console.log(
-    '\nMedians over rounds. Ratio and p99 − bare: per round against that round\'s bare. "logged": lines in the ' +
+    "\nMedians over rounds. Ratios and p99 − bare: per round against that round's bare (and floor: the " +
+      'minimal logger of bench/floor.mjs, the least this work can cost). "logged": lines in the ' +
       'log file over requests served (2xx), when the load stops, 1 s later, and after the server exited on SIGTERM.',
   );
   if (options.rounds < 3) console.log('Fewer than 3 rounds: a smoke test, not a measurement.');

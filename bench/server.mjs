@@ -6,6 +6,7 @@
 //   noop                  authtrail, a sink that discards every event
 //   file                  authtrail, fileSink(BENCH_LOG_FILE)
 //   verify                authtrail, fileSink + its own token verification against a JWKS
+//   floor                 the minimal hand-written audit logger of bench/floor.mjs (a reference)
 //   pino-http             Express + pino-http, pino.destination({ dest, sync: false })
 //   express-winston       Express + express-winston, winston File transport
 //   koa-pino-logger       Koa + koa-pino-logger, pino.destination({ dest, sync: false })
@@ -75,6 +76,8 @@ const servers = {
     if (options) {
       const { authtrail } = await import('@authtrail/express');
       app.use(authtrail(options));
+    } else if (config === 'floor') {
+      (await import('./floor.mjs')).floor.express(app, logFile);
     } else if (config === 'pino-http') {
       const { default: pinoHttp } = await import('pino-http');
       const logger = await pinoToFile();
@@ -104,6 +107,8 @@ const servers = {
     if (options) {
       const { authtrail } = await import('@authtrail/koa');
       app.use(authtrail(options));
+    } else if (config === 'floor') {
+      (await import('./floor.mjs')).floor.koa(app, logFile);
     } else if (config === 'koa-pino-logger') {
       const { default: koaPino } = await import('koa-pino-logger');
       const logger = await pinoToFile();
@@ -122,7 +127,8 @@ const servers = {
   async fastify(options) {
     const { default: Fastify, LogController } = await import('fastify');
     const logs = config === 'fastify-logger' || config === 'fastify-logger-1line';
-    if (!options && !logs && config !== 'bare') fail(`unknown config ${config} for fastify`);
+    if (!options && !logs && config !== 'bare' && config !== 'floor')
+      fail(`unknown config ${config} for fastify`);
     // Fastify's own 'request completed' line only, without the 'incoming request' one before it.
     class CompletedOnly extends LogController {
       incomingRequest() {}
@@ -135,6 +141,8 @@ const servers = {
     if (options) {
       const { authtrail } = await import('@authtrail/fastify');
       await app.register(authtrail, options);
+    } else if (config === 'floor') {
+      (await import('./floor.mjs')).floor.fastify(app, logFile);
     }
     app.get('/api/items', async () => items);
     await app.listen({ port: 0, host: '127.0.0.1' });

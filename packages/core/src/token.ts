@@ -14,9 +14,10 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 export function bearerToken(header: string | string[] | undefined): string | undefined {
   const value = Array.isArray(header) ? header[0] : header;
   if (typeof value !== 'string' || value.length < 6) return undefined;
-  // Scheme names are case-insensitive (RFC 7235).
-  if ((value.charCodeAt(0) | 0x20) !== 0x62 || value.slice(0, 7).toLowerCase() !== 'bearer ') {
-    return value.toLowerCase() === 'bearer' ? '' : undefined;
+  // Scheme names are case-insensitive (RFC 7235); 'Bearer ' as written by every client is checked
+  // without making a lower-case copy.
+  if (!value.startsWith('Bearer ') && value.slice(0, 7).toLowerCase() !== 'bearer ') {
+    return value.length === 6 && value.toLowerCase() === 'bearer' ? '' : undefined;
   }
   return value.slice(7).trim();
 }

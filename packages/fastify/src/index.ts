@@ -20,21 +20,25 @@ declare module 'fastify' {
   }
 }
 
-const START = Symbol.for('authtrail.start');
-const T0 = Symbol.for('authtrail.t0');
-const ERROR = Symbol.for('authtrail.error');
-const REPLY = Symbol.for('authtrail.reply');
-const ROUTE = Symbol.for('authtrail.route');
+const STATE = Symbol.for('authtrail.state');
 
-/** What authtrail keeps on the request (request decorators: no per-request shape change). */
-interface Marks {
-  [START]: number;
-  /** `performance.now()` at arrival; 0 before `onRequest`, -1 once observed. */
-  [T0]: number;
-  [ERROR]: unknown;
-  [REPLY]: FastifyReply | null;
+/**
+ * What authtrail keeps per request, in one object under one request decorator (Fastify copies every
+ * non-function decorator onto each new request, including requests of routes authtrail never sees).
+ */
+interface State {
+  start: number;
+  /** `performance.now()` at arrival. */
+  t0: number;
+  error: unknown;
+  reply: FastifyReply;
   /** The route template, marked by a route hook (request.routeOptions builds an object per call). */
-  [ROUTE]: string | null;
+  route: string | undefined;
+  observed: boolean;
+}
+
+interface Marks {
+  [STATE]: State | null;
   /** Set by @fastify/jwt's `request.jwtVerify()`: the verified payload. */
   user?: unknown;
 }
@@ -49,63 +53,69 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
   const { auditor: shared, ...rest } = options;
   const auditor = shared ?? createAuditor(rest, 'fastify');
 
-  app.decorateRequest('audit', null, []); // set in onRequest; typed Auditor for handlers
-  app.decorateRequest(START, 0);
-  app.decorateRequest(T0, 0);
-  app.decorateRequest(ERROR, null);
-  app.decorateRequest(REPLY, null);
-  app.decorateRequest(ROUTE, null);
+  // A getter lives on the request prototype: nothing to copy per request.
+  app.decorateRequest('audit', { getter: () => auditor });
+  app.decorateRequest(STATE, null);
   // Routes added after this plugin carry their template to the request for free; for earlier ones
   // the request's routeOptions getter is the fallback.
   app.addHook('onRoute', (route) => {
     const url = route.url;
     const mark: onRequestHookHandler = (request, _reply, done) => {
-      (request as unknown as Marks)[ROUTE] = url;
+      const state = (request as unknown as Marks)[STATE];
+      if (state !== null) state.route = url;
       done();
     };
     route.onRequest = route.onRequest ? [mark].concat(route.onRequest) : mark;
   });
 
-  function observe(request: FastifyRequest, reply: FastifyReply | null, aborted: boolean): void {
+  function observe(
+    request: FastifyRequest,
+    reply: FastifyReply | undefined,
+    aborted: boolean,
+  ): void {
     const r = request as unknown as Marks;
-    const t0 = r[T0];
-    if (t0 < 0) return; // already observed: an aborted request whose response finished later
-    r[T0] = -1;
+    // No state: an earlier onRequest hook answered before ours ran.
+    const state = r[STATE];
+    if (state?.observed) return; // an aborted request whose response finished later
+    if (state) state.observed = true;
     const url = request.url;
     const user = r.user;
     auditor.observe({
-      // t0 is 0 when an earlier onRequest hook answered before ours ran.
-      startTime: t0 === 0 ? Date.now() : r[START],
-      durationMs: t0 === 0 ? 0 : performance.now() - t0,
+      startTime: state ? state.start : Date.now(),
+      durationMs: state ? performance.now() - state.t0 : 0,
       method: request.method,
       url,
-      route: r[ROUTE] ?? request.routeOptions.url,
-      status: reply === null ? 0 : reply.statusCode,
+      route: state?.route ?? request.routeOptions.url,
+      status: reply === undefined ? 0 : reply.statusCode,
       aborted,
       headers: request.headers,
       // The Fastify reply, not reply.raw: headers set with reply.header() reach the raw response
       // through writeHead() only, where raw.getHeader() does not see them.
-      response: reply ?? undefined,
+      response: reply,
       ip: request.ip,
       body: auditor.routeKind(url) === undefined ? undefined : request.body,
-      error: r[ERROR] ?? undefined,
+      error: state?.error ?? undefined,
       tokenClaims: isPlainObject(user) ? user : undefined,
     });
   }
 
   app.addHook('onRequest', (request, reply, done) => {
-    const r = request as unknown as Marks;
-    r[START] = Date.now();
-    r[T0] = performance.now();
-    r[REPLY] = reply;
-    request.audit = auditor;
+    (request as unknown as Marks)[STATE] = {
+      start: Date.now(),
+      t0: performance.now(),
+      error: undefined,
+      reply,
+      route: undefined,
+      observed: false,
+    };
     // overflow: 'block' with a full queue: the request waits here for room.
     const wait = auditor.admit();
     if (wait) void wait.then(() => done());
     else done();
   });
   app.addHook('onError', (request, _reply, error, done) => {
-    (request as unknown as Marks)[ERROR] = error;
+    const state = (request as unknown as Marks)[STATE];
+    if (state !== null) state.error = error;
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
@@ -113,7 +123,7 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
     done();
   });
   app.addHook('onRequestAbort', (request, done) => {
-    observe(request, (request as unknown as Marks)[REPLY], true);
+    observe(request, (request as unknown as Marks)[STATE]?.reply, true);
     done();
   });
   app.addHook('onClose', () => (shared ? auditor.flush() : auditor.close()));
