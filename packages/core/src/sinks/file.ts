@@ -95,12 +95,16 @@ export function fileSink(
     if (fsync === 'batch') await h.datasync();
   };
   // One write call per batch (FileHandle.appendFile costs twice the CPU per batch); the file is
-  // opened for appending, so each write lands whole at the end.
+  // opened for appending, so each write lands whole at the end. The string goes to the write as it is
+  // (no Buffer made per batch); a short write, which a full disk can cause, goes on from a Buffer.
   const writeAll = async (h: FileHandle, text: string) => {
-    const bytes = Buffer.from(text);
-    for (let at = 0; at < bytes.length;)
-      at += (await h.write(bytes, at, bytes.length - at)).bytesWritten;
-    size += bytes.length;
+    const length = Buffer.byteLength(text);
+    let at = (await h.write(text)).bytesWritten;
+    if (at < length) {
+      const bytes = Buffer.from(text);
+      while (at < length) at += (await h.write(bytes, at, length - at)).bytesWritten;
+    }
+    size += length;
   };
   const rotate = async () => {
     const h = handle;
