@@ -55,6 +55,28 @@ describe('@authtrail/express', () => {
     ]);
   });
 
+  test("source.ip is the socket's address, or the client's from X-Forwarded-For when the app trusts the proxy", async () => {
+    const ipOf = async (trustProxy: boolean) => {
+      const { app, sink, auditor } = setup((a) => {
+        a.set('trust proxy', trustProxy);
+        a.get('/api', (_req, res) => res.json({ ok: true }));
+      });
+      await request(app)
+        .get('/api')
+        .set('authorization', 'Bearer opaque-token')
+        .set('x-forwarded-for', '203.0.113.9')
+        .expect(200);
+      await auditor.flush();
+      return sink.events[0]?.source;
+    };
+    expect(await ipOf(false)).toEqual(
+      expect.objectContaining({ ip: expect.stringMatching(/127\.0\.0\.1$|^::1$/) }),
+    );
+    expect(await ipOf(true)).toEqual(
+      expect.objectContaining({ ip: '203.0.113.9', forwarded: ['203.0.113.9'] }),
+    );
+  });
+
   test('throws the typed startup error for broken options', () => {
     expect(() => authtrail({ sinks: 'stdout' } as never)).toThrow(
       expect.objectContaining({ code: 'ERR_AUTHTRAIL_INVALID_OPTIONS' }),
