@@ -100,6 +100,24 @@ describe('@authtrail/koa', () => {
     ]);
   });
 
+  test("source.ip is the socket's address, or the client's from X-Forwarded-For when app.proxy is set", async () => {
+    const ipOf = async (proxy: boolean) => {
+      const sink = memorySink();
+      const { app, auditor } = api([sink]);
+      app.proxy = proxy;
+      const url = await serve(app);
+      await fetch(`${url}/orders/1`, {
+        headers: { authorization: 'Bearer opaque-token', 'x-forwarded-for': '203.0.113.9' },
+      });
+      await auditor.flush();
+      return sink.events[0]?.source;
+    };
+    expect(await ipOf(false)).toEqual(expect.objectContaining({ ip: '127.0.0.1' }));
+    expect(await ipOf(true)).toEqual(
+      expect.objectContaining({ ip: '203.0.113.9', forwarded: ['203.0.113.9'] }),
+    );
+  });
+
   test('passes errors on untouched and never changes the response, even when every sink throws', async () => {
     const broken: Sink = { name: 'broken', write: () => Promise.reject(new Error('down')) };
     const { app, auditor } = api([broken]);
