@@ -9,8 +9,12 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { openSync, write } from 'node:fs';
 
-/** `record(facts)` appends one line; lines written so far are on disk one turn later. */
-export function floorLogger(file) {
+/**
+ * `record(facts)` appends one line; lines written so far are on disk one turn later. `padding` adds
+ * that many bytes to each line (the `floor-wide` config: lines as long as authtrail's).
+ */
+export function floorLogger(file, padding = 0) {
+  const pad = padding > 0 ? 'x'.repeat(padding) : undefined;
   const fd = openSync(file, 'a');
   const tokens = new Map();
   let lines = [];
@@ -62,6 +66,7 @@ export function floorLogger(file) {
       duration_ms: durationMs,
       ip,
       user_agent: headers['user-agent'],
+      pad,
     };
     lines.push(JSON.stringify(event) + '\n');
     if (!scheduled) {
@@ -73,8 +78,8 @@ export function floorLogger(file) {
 
 /** The floor logger mounted the cheapest way each framework allows. */
 export const floor = {
-  express(app, file) {
-    const record = floorLogger(file);
+  express(app, file, padding) {
+    const record = floorLogger(file, padding);
     app.use((req, res, next) => {
       const t0 = performance.now();
       res.on('close', () =>
@@ -91,8 +96,8 @@ export const floor = {
       next();
     });
   },
-  koa(app, file) {
-    const record = floorLogger(file);
+  koa(app, file, padding) {
+    const record = floorLogger(file, padding);
     app.use(async (ctx, next) => {
       const t0 = performance.now();
       try {
@@ -110,8 +115,8 @@ export const floor = {
       }
     });
   },
-  fastify(app, file) {
-    const record = floorLogger(file);
+  fastify(app, file, padding) {
+    const record = floorLogger(file, padding);
     const T0 = Symbol('t0');
     app.decorateRequest(T0, 0);
     app.addHook('onRequest', (request, _reply, done) => {

@@ -56,10 +56,13 @@ const PEERS = {
   fastify: ['fastify-logger', 'fastify-logger-1line'],
 };
 const COMMON = ['bare', 'floor', 'noop', 'file', 'verify'];
+// Opt-in for every framework: the floor with lines as long as authtrail's (what the bytes cost).
+const OPT_IN = ['floor-wide'];
 // Lines each served request adds to the log file, for the configs that write one. Fastify's built-in
 // logger writes two by default ('incoming request' and 'request completed').
 const LINES_PER_REQUEST = {
   floor: 1,
+  'floor-wide': 1,
   file: 1,
   verify: 1,
   'pino-http': 1,
@@ -103,7 +106,7 @@ function parseOptions(argv) {
 /** The configs to run for one framework: the defaults, or the requested ones that exist for it. */
 function configsFor(framework, requested, strict) {
   if (!requested) return DEFAULT_CONFIGS[framework];
-  const valid = [...COMMON, ...PEERS[framework]];
+  const valid = [...COMMON, ...OPT_IN, ...PEERS[framework]];
   const unknown = requested.filter((c) => !valid.includes(c));
   // With --framework=all a peer of another framework is skipped, not an error.
   if (unknown.length > 0 && strict)

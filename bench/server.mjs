@@ -7,6 +7,7 @@
 //   file                  authtrail, fileSink(BENCH_LOG_FILE)
 //   verify                authtrail, fileSink + its own token verification against a JWKS
 //   floor                 the minimal hand-written audit logger of bench/floor.mjs (a reference)
+//   floor-wide            the same with lines padded to authtrail's length (~650 bytes; not a default)
 //   pino-http             Express + pino-http, pino.destination({ dest, sync: false })
 //   express-winston       Express + express-winston, winston File transport
 //   koa-pino-logger       Koa + koa-pino-logger, pino.destination({ dest, sync: false })
@@ -29,6 +30,8 @@ const [, , framework = 'express', config = 'bare'] = process.argv;
 const logFile =
   process.env.BENCH_LOG_FILE || join(mkdtempSync(join(tmpdir(), 'authtrail-bench-')), 'bench.log');
 const items = { items: [1, 2, 3] };
+// The floor's lines are ~320 bytes; floor-wide pads them to about the length of authtrail's.
+const floorPadding = { floor: 0, 'floor-wide': 320 }[config];
 
 /** authtrail's options for the authtrail configs, or undefined for the others. */
 async function authtrailOptions() {
@@ -76,8 +79,8 @@ const servers = {
     if (options) {
       const { authtrail } = await import('@authtrail/express');
       app.use(authtrail(options));
-    } else if (config === 'floor') {
-      (await import('./floor.mjs')).floor.express(app, logFile);
+    } else if (floorPadding !== undefined) {
+      (await import('./floor.mjs')).floor.express(app, logFile, floorPadding);
     } else if (config === 'pino-http') {
       const { default: pinoHttp } = await import('pino-http');
       const logger = await pinoToFile();
@@ -107,8 +110,8 @@ const servers = {
     if (options) {
       const { authtrail } = await import('@authtrail/koa');
       app.use(authtrail(options));
-    } else if (config === 'floor') {
-      (await import('./floor.mjs')).floor.koa(app, logFile);
+    } else if (floorPadding !== undefined) {
+      (await import('./floor.mjs')).floor.koa(app, logFile, floorPadding);
     } else if (config === 'koa-pino-logger') {
       const { default: koaPino } = await import('koa-pino-logger');
       const logger = await pinoToFile();
@@ -127,7 +130,7 @@ const servers = {
   async fastify(options) {
     const { default: Fastify, LogController } = await import('fastify');
     const logs = config === 'fastify-logger' || config === 'fastify-logger-1line';
-    if (!options && !logs && config !== 'bare' && config !== 'floor')
+    if (!options && !logs && config !== 'bare' && floorPadding === undefined)
       fail(`unknown config ${config} for fastify`);
     // Fastify's own 'request completed' line only, without the 'incoming request' one before it.
     class CompletedOnly extends LogController {
@@ -141,8 +144,8 @@ const servers = {
     if (options) {
       const { authtrail } = await import('@authtrail/fastify');
       await app.register(authtrail, options);
-    } else if (config === 'floor') {
-      (await import('./floor.mjs')).floor.fastify(app, logFile);
+    } else if (floorPadding !== undefined) {
+      (await import('./floor.mjs')).floor.fastify(app, logFile, floorPadding);
     }
     app.get('/api/items', async () => items);
     await app.listen({ port: 0, host: '127.0.0.1' });
