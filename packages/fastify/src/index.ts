@@ -31,7 +31,7 @@ interface State {
   /** `performance.now()` at arrival. */
   t0: number;
   error: unknown;
-  reply: FastifyReply;
+  reply: FastifyReply | undefined;
   /** The route template, marked by a route hook (request.routeOptions builds an object per call). */
   route: string | undefined;
   observed: boolean;
@@ -78,6 +78,7 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
     const state = r[STATE];
     if (state?.observed) return; // an aborted request whose response finished later
     if (state) state.observed = true;
+    else r[STATE] = { start: 0, t0: 0, error: undefined, reply, route: undefined, observed: true };
     const url = request.url;
     const user = r.user;
     auditor.observe({
