@@ -286,6 +286,10 @@ async function measure({ framework, config, seconds, connections, token, env, lo
   try {
     const cpuBefore = cpuMicros(pid);
     const rssBefore = rssMb(pid);
+    // One-time costs (code warming up, modules loaded by the first request) land in the first second;
+    // growth after it is what the load itself holds.
+    let rssAfter1s;
+    const sampler = setTimeout(() => (rssAfter1s = rssMb(pid)), 1000);
     const result = await autocannon({
       url: `http://127.0.0.1:${server.port}/api/items`,
       connections,
@@ -296,6 +300,7 @@ async function measure({ framework, config, seconds, connections, token, env, lo
     // Read right away: CPU and RSS as of the end of the load, then the log as it stands.
     const cpu = cpuMicros(pid) - cpuBefore;
     const rssEnd = rssMb(pid);
+    clearTimeout(sampler);
     const atStop = linesPerRequest ? countLines(logFile) : undefined;
     let after1s;
     if (linesPerRequest) {
@@ -322,6 +327,7 @@ async function measure({ framework, config, seconds, connections, token, env, lo
       cpuPerRequest: cpu / result.requests.total,
       rssMb: rssEnd,
       rssGrowthMb: rssEnd - rssBefore,
+      rssGrowthAfter1sMb: rssAfter1s === undefined ? undefined : rssEnd - rssAfter1s,
       log: linesPerRequest && {
         linesPerRequest,
         atStop,
@@ -406,6 +412,7 @@ function summarize(configs, rounds) {
           cpuPerRequest: pick(rs, (m) => m.cpuPerRequest),
           rssMb: pick(rs, (m) => m.rssMb),
           rssGrowthMb: pick(rs, (m) => m.rssGrowthMb),
+          rssGrowthAfter1sMb: pick(rs, (m) => m.rssGrowthAfter1sMb),
           loggedAtStop: pick(rs, (m) => m.log?.loggedAtStop),
           loggedAfter1s: pick(rs, (m) => m.log?.loggedAfter1s),
           loggedAfterExit: pick(rs, (m) => m.log?.loggedAfterExit),
@@ -471,6 +478,7 @@ function table(configs, summary) {
     'CPU µs/req',
     'RSS MB',
     'RSS growth MB',
+    'growth after 1 s MB',
     'logged at stop',
     'logged +1 s',
     'logged after exit',
@@ -491,6 +499,7 @@ function table(configs, summary) {
       fixed(s.cpuPerRequest, 1),
       Math.round(s.rssMb),
       signed(s.rssGrowthMb),
+      signed(s.rssGrowthAfter1sMb),
       percent(s.loggedAtStop),
       percent(s.loggedAfter1s),
       percent(s.loggedAfterExit),
