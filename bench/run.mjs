@@ -394,7 +394,7 @@ function progress(m) {
   return line;
 }
 
-/** Medians over rounds; ratios and p99 differences are per round against that round's bare. */
+/** Medians over rounds; ratios and p99 differences are per round, against that round's bare (and floor). */
 function summarize(configs, rounds) {
   const { bare, floor } = rounds;
   const pick = (rs, f) => median(rs.map(f).filter((v) => v !== undefined));
