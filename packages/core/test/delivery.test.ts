@@ -259,3 +259,39 @@ test('event lines are byte for byte what JSON.stringify gives, with shared froze
   await auditor.flush();
   expect(sink.text()).toBe(sink.events.map((e) => JSON.stringify(e) + '\n').join(''));
 });
+
+test('event lines stay exact JSON whatever the ids, types and values hold', async () => {
+  const sink = memorySink();
+  const ids = ['plain-id', 'quote"id', 'back\\slash', 'ctl\u0001', 'é-ünicode', '\ud800lone', '42'];
+  let n = 0;
+  const auditor = createAuditor({
+    sinks: [sink],
+    keys: KEY,
+    ids: () => ids[n++ % ids.length]!,
+    delivery: { handleSignals: false },
+  });
+  const shared = Object.freeze({ id: 'same object, two keys' });
+  for (let i = 0; i < ids.length; i++) {
+    auditor.record({
+      type: 'app.thing.success',
+      user: shared,
+      client: shared,
+      reason: ['r', 'quote"', '\u2028', 'ütf', '', 'x'.repeat(300), '\\'][i],
+      http: { method: 'GET', path: '/p"q', status: 200 + i, duration_ms: i / 3 },
+    });
+  }
+  auditor.observe({
+    startTime: Date.now(),
+    durationMs: 1.5,
+    method: 'GET',
+    url: '/api/items?q=1',
+    status: 200,
+    headers: { authorization: 'Bearer not-a-jwt', 'user-agent': 'agent "quoted" ü' },
+    ip: '::1',
+  });
+  await auditor.flush();
+  expect(sink.events).toHaveLength(ids.length + 1);
+  expect(sink.text()).toBe(sink.events.map((e) => JSON.stringify(e) + '\n').join(''));
+  for (const line of sink.text().trimEnd().split('\n'))
+    expect(() => JSON.parse(line)).not.toThrow();
+});
