@@ -1,4 +1,6 @@
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { Reasons as R, type Reason } from './taxonomy.js';
 import type { Claims } from './types.js';
 
@@ -33,10 +35,19 @@ export const DEFAULT_ALGORITHMS = [
 export type Verification =
   { ok: true; claims: Claims; header: Claims } | { ok: false; reason: Reason | undefined };
 
+/** How the JWKS is kept: refreshed after this long ... */
+const JWKS_MAX_AGE_MS = 10 * 60_000;
+/** ... or when a token names a key it lacks, at most once in this long. */
+const JWKS_COOLDOWN_MS = 30_000;
+const FETCH_TIMEOUT_MS = 5000;
+const MAX_DOCUMENT_BYTES = 512 * 1024;
+const MAX_REDIRECTS = 3;
+
 /**
  * A verifier that checks signature, issuer, audience and times with jose against the issuer's JWKS
- * (fetched once, then cached and refreshed by jose on key rotation). It never throws: a failure
- * becomes a reason, and a JWKS that cannot be fetched leaves the reason undecided.
+ * (fetched once, cached, refreshed every 10 minutes and when a token names a key it lacks). It
+ * never throws: a failure becomes a reason, and a JWKS that cannot be fetched leaves the reason
+ * undecided.
  */
 export function createVerifier(
   options: Readonly<VerifyOptions>,
@@ -44,7 +55,7 @@ export function createVerifier(
   let keys: Promise<JWTVerifyGetKey> | undefined;
   const getKeys = () =>
     (keys ??= discover(options)
-      .then((uri) => createRemoteJWKSet(new URL(uri)))
+      .then(remoteKeySet)
       .catch((err: unknown) => {
         keys = undefined; // try discovery again next time
         throw err;
@@ -72,14 +83,88 @@ export function createVerifier(
 async function discover(options: Readonly<VerifyOptions>): Promise<string> {
   if (options.jwksUri) return options.jwksUri;
   const url = `${options.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-  const res = await fetch(url, {
-    signal: AbortSignal.timeout(5000),
-    headers: { accept: 'application/json' },
-  });
-  if (!res.ok) throw new Error(`discovery at ${url} answered ${res.status}`);
-  const meta = (await res.json()) as { jwks_uri?: unknown };
-  if (typeof meta.jwks_uri !== 'string') throw new Error(`discovery at ${url} has no jwks_uri`);
+  const meta = (await getJson(url)) as { jwks_uri?: unknown } | null;
+  if (typeof meta?.jwks_uri !== 'string') throw new Error(`discovery at ${url} has no jwks_uri`);
   return meta.jwks_uri;
+}
+
+/**
+ * The issuer's keys, fetched on first use and kept: refreshed when older than 10 minutes (a failed
+ * refresh keeps the old keys in use) and when a token names a key the set lacks, at most once per
+ * 30 s, so that rotated keys are found and unknown ones cannot make authtrail hammer the issuer.
+ */
+function remoteKeySet(uri: string): JWTVerifyGetKey {
+  let local: JWTVerifyGetKey | undefined;
+  let fetchedAt = 0;
+  let loading: Promise<void> | undefined;
+  const load = () =>
+    (loading ??= getJson(uri)
+      .then((jwks) => {
+        local = createLocalJWKSet(jwks as JSONWebKeySet); // throws on a document that is no JWKS
+        fetchedAt = Date.now();
+      })
+      .finally(() => (loading = undefined)));
+  return async (header, token) => {
+    if (local === undefined) await load();
+    else if (Date.now() - fetchedAt > JWKS_MAX_AGE_MS) await load().catch(() => undefined);
+    try {
+      return await local!(header, token);
+    } catch (err) {
+      const unknownKey = (err as { code?: unknown }).code === 'ERR_JWKS_NO_MATCHING_KEY';
+      if (!unknownKey || Date.now() - fetchedAt < JWKS_COOLDOWN_MS) throw err;
+      await load();
+      return local!(header, token);
+    }
+  };
+}
+
+/**
+ * GETs a JSON document with node:http(s): at most 5 s and 512 KiB, up to 3 redirects. Not Node's
+ * fetch: its first use loads undici, about 20 MB of memory for a request made every ten minutes.
+ */
+function getJson(url: string, base?: URL, redirects = MAX_REDIRECTS): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url, base);
+    if (target.protocol !== 'https:' && target.protocol !== 'http:')
+      throw new Error(`${url} is not an http(s) URL`);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(
+      target,
+      { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        const location = res.headers.location;
+        if (status >= 300 && status < 400 && location !== undefined && redirects > 0) {
+          res.resume();
+          resolve(getJson(location, target, redirects - 1));
+          return;
+        }
+        if (status !== 200) {
+          res.resume();
+          reject(new Error(`${target.origin}${target.pathname} answered ${status}`));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_DOCUMENT_BYTES)
+            req.destroy(new Error(`${target.origin}${target.pathname}: more than 512 KiB`));
+          else chunks.push(chunk);
+        });
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          } catch {
+            reject(new Error(`${target.origin}${target.pathname} did not answer JSON`));
+          }
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** jose's error codes mapped to reasons. Network and JWKS trouble decide nothing. */

@@ -13,6 +13,12 @@ const keys = { fingerprint: 'fingerprint-key-for-tests-0123456789' };
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const jwk = (key: KeyObject, kid: string) => ({
+  ...key.export({ format: 'jwk' }),
+  kid,
+  alg: 'RS256',
+  use: 'sig',
+});
 const now = () => Math.floor(Date.now() / 1000);
 
 function signJwt(
@@ -28,6 +34,8 @@ let server: Server;
 let issuer: string;
 let jwksHits = 0;
 let discoveryHits = 0;
+/** What /jwks serves (a test may rotate keys into it). */
+let served: unknown[] = [];
 beforeAll(async () => {
   server = createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
@@ -37,17 +45,23 @@ beforeAll(async () => {
     }
     if (req.url === '/jwks') {
       jwksHits++;
-      return res.end(
-        JSON.stringify({
-          keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256', use: 'sig' }],
-        }),
-      );
+      return res.end(JSON.stringify({ keys: served }));
+    }
+    if (req.url === '/moved') {
+      res.writeHead(302, { location: '/jwks' });
+      return res.end();
+    }
+    if (req.url === '/huge') {
+      return res.end(JSON.stringify({ keys: [jwk(publicKey, 'k1')], pad: 'x'.repeat(600_000) }));
     }
     res.statusCode = 404;
     res.end('{}');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   issuer = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+beforeEach(() => {
+  served = [jwk(publicKey, 'k1')];
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
@@ -170,6 +184,68 @@ describe('verify: authtrail checks tokens itself with jose', () => {
     });
     expect([events[0]!.reason, events[0]!.oauth?.token?.verified]).toEqual([
       'token_expired',
+      false,
+    ]);
+  });
+
+  test('finds a key rotated in later, refetching the JWKS for an unknown kid at most once per 30 s', async () => {
+    const sink = memorySink();
+    const auditor = createAuditor({
+      sinks: [sink],
+      keys,
+      verify: { issuer, audience: 'https://api.test', jwksUri: `${issuer}/jwks` },
+    });
+    const observe = async (token: string) => {
+      auditor.observe({
+        startTime: Date.now(),
+        durationMs: 1,
+        method: 'GET',
+        url: '/api',
+        status: 200,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      await auditor.flush();
+      return sink.events.at(-1)!.oauth?.token?.verified;
+    };
+    const signedByK2 = (sub: string) =>
+      signJwt(claims({ sub }), stranger.privateKey, { alg: 'RS256', kid: 'k2' });
+    jwksHits = 0;
+    const realNow = Date.now.bind(Date);
+    try {
+      expect(await observe(signJwt(claims()))).toBe(true);
+      // The issuer rotates k2 in; the first token naming it comes within the cooldown.
+      served = [jwk(publicKey, 'k1'), jwk(stranger.publicKey, 'k2')];
+      expect(await observe(signedByK2('u2'))).toBe(false);
+      expect(jwksHits).toBe(1);
+      jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 31_000);
+      expect(await observe(signedByK2('u3'))).toBe(true);
+      expect(jwksHits).toBe(2);
+    } finally {
+      jest.restoreAllMocks();
+      await auditor.close();
+    }
+  });
+
+  test('fetches discovery and the JWKS with node:http, following redirects, never with fetch', async () => {
+    const fetchSpy = jest.spyOn(globalThis, 'fetch');
+    try {
+      const events = await observeAll([{ token: signJwt(claims()), status: 200 }], {
+        jwksUri: `${issuer}/moved`,
+      });
+      expect(events[0]!.oauth?.token?.verified).toBe(true);
+      expect(fetchSpy).not.toHaveBeenCalled();
+    } finally {
+      fetchSpy.mockRestore();
+    }
+  });
+
+  test('refuses a JWKS document over 512 KiB: the token is logged, unverified', async () => {
+    const events = await observeAll([{ token: signJwt(claims()), status: 200 }], {
+      jwksUri: `${issuer}/huge`,
+    });
+    expect([events[0]!.type, events[0]!.user?.id, events[0]!.oauth?.token?.verified]).toEqual([
+      'api.access.success',
+      'u1',
       false,
     ]);
   });
