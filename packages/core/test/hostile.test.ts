@@ -140,11 +140,12 @@ test('bidirectional overrides are stripped like control characters', () => {
   expect(clean('admin\u202egnp.exe\u2066x\u200f', 64)).toBe('admingnp.exex');
 });
 
-test('event times are the ISO-8601 form of their millisecond, across seconds and odd values', async () => {
+test('event times are the ISO-8601 form of their millisecond, across seconds, repeats and odd values', async () => {
   const { newEvent } = await import('../src/event.js');
   const observer = { role: 'rs' as const, service: 's', instance: 'i', adapter: 'a' };
   for (const ms of [
-    0, 7, 42, 999, 1000, 1_764_000_000_123, 1_764_000_000_999, 1_764_000_001_000, 1.5, -1,
+    0, 7, 42, 42, 999, 1000, 1_764_000_000_123, 1_764_000_000_123, 1_764_000_000_999,
+    1_764_000_001_000, 1.5, 1.5, -1, 7,
   ])
     expect(newEvent(observer, 'app.thing.success', ms).time).toBe(new Date(ms).toISOString());
 });
