@@ -90,28 +90,35 @@ async function discover(options: Readonly<VerifyOptions>): Promise<string> {
 
 /**
  * The issuer's keys, fetched on first use and kept: refreshed when older than 10 minutes (a failed
- * refresh keeps the old keys in use) and when a token names a key the set lacks, at most once per
- * 30 s, so that rotated keys are found and unknown ones cannot make authtrail hammer the issuer.
+ * refresh keeps the old keys in use) and when a token names a key the set lacks. A refresh is tried at
+ * most once per 30 s, so rotated keys are found and neither made-up key ids nor an issuer that is down
+ * can make authtrail hammer it.
  */
 function remoteKeySet(uri: string): JWTVerifyGetKey {
   let local: JWTVerifyGetKey | undefined;
   let fetchedAt = 0;
+  let triedAt = 0;
   let loading: Promise<void> | undefined;
-  const load = () =>
-    (loading ??= getJson(uri)
+  const load = () => {
+    if (loading) return loading;
+    triedAt = Date.now();
+    return (loading = getJson(uri)
       .then((jwks) => {
         local = createLocalJWKSet(jwks as JSONWebKeySet); // throws on a document that is no JWKS
         fetchedAt = Date.now();
       })
       .finally(() => (loading = undefined)));
+  };
+  const mayRefresh = () => Date.now() - triedAt >= JWKS_COOLDOWN_MS;
   return async (header, token) => {
     if (local === undefined) await load();
-    else if (Date.now() - fetchedAt > JWKS_MAX_AGE_MS) await load().catch(() => undefined);
+    else if (Date.now() - fetchedAt > JWKS_MAX_AGE_MS && mayRefresh())
+      await load().catch(() => undefined);
     try {
       return await local!(header, token);
     } catch (err) {
       const unknownKey = (err as { code?: unknown }).code === 'ERR_JWKS_NO_MATCHING_KEY';
-      if (!unknownKey || Date.now() - fetchedAt < JWKS_COOLDOWN_MS) throw err;
+      if (!unknownKey || !mayRefresh()) throw err;
       await load();
       return local!(header, token);
     }

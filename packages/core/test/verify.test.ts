@@ -34,8 +34,9 @@ let server: Server;
 let issuer: string;
 let jwksHits = 0;
 let discoveryHits = 0;
-/** What /jwks serves (a test may rotate keys into it). */
+/** What /jwks serves (a test may rotate keys into it, or make it fail). */
 let served: unknown[] = [];
+let jwksDown = false;
 beforeAll(async () => {
   server = createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
@@ -45,6 +46,7 @@ beforeAll(async () => {
     }
     if (req.url === '/jwks') {
       jwksHits++;
+      if (jwksDown) res.statusCode = 503;
       return res.end(JSON.stringify({ keys: served }));
     }
     if (req.url === '/moved') {
@@ -62,6 +64,7 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   served = [jwk(publicKey, 'k1')];
+  jwksDown = false;
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
@@ -188,7 +191,8 @@ describe('verify: authtrail checks tokens itself with jose', () => {
     ]);
   });
 
-  test('finds a key rotated in later, refetching the JWKS for an unknown kid at most once per 30 s', async () => {
+  /** One auditor across the steps of a test: `observe(token)` gives that token's `verified`. */
+  function steppedAuditor() {
     const sink = memorySink();
     const auditor = createAuditor({
       sinks: [sink],
@@ -207,19 +211,44 @@ describe('verify: authtrail checks tokens itself with jose', () => {
       await auditor.flush();
       return sink.events.at(-1)!.oauth?.token?.verified;
     };
+    return { auditor, observe };
+  }
+  const realNow = Date.now.bind(Date);
+  const later = (ms: number) => jest.spyOn(Date, 'now').mockImplementation(() => realNow() + ms);
+
+  test('finds a key rotated in later, refetching the JWKS for an unknown kid at most once per 30 s', async () => {
+    const { auditor, observe } = steppedAuditor();
     const signedByK2 = (sub: string) =>
       signJwt(claims({ sub }), stranger.privateKey, { alg: 'RS256', kid: 'k2' });
     jwksHits = 0;
-    const realNow = Date.now.bind(Date);
     try {
       expect(await observe(signJwt(claims()))).toBe(true);
       // The issuer rotates k2 in; the first token naming it comes within the cooldown.
       served = [jwk(publicKey, 'k1'), jwk(stranger.publicKey, 'k2')];
       expect(await observe(signedByK2('u2'))).toBe(false);
       expect(jwksHits).toBe(1);
-      jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 31_000);
+      later(31_000);
       expect(await observe(signedByK2('u3'))).toBe(true);
       expect(jwksHits).toBe(2);
+    } finally {
+      jest.restoreAllMocks();
+      await auditor.close();
+    }
+  });
+
+  test('keeps verifying with the keys it has when a refresh fails, and retries at most once per 30 s', async () => {
+    const { auditor, observe } = steppedAuditor();
+    jwksHits = 0;
+    try {
+      expect(await observe(signJwt(claims({ sub: 'a' })))).toBe(true);
+      jwksDown = true;
+      later(11 * 60_000); // the keys are stale: one refresh is tried, and fails
+      expect(await observe(signJwt(claims({ sub: 'b', exp: now() + 3600 })))).toBe(true);
+      expect(await observe(signJwt(claims({ sub: 'c', exp: now() + 3600 })))).toBe(true);
+      expect(jwksHits).toBe(2);
+      later(12 * 60_000); // a minute on: tried again
+      expect(await observe(signJwt(claims({ sub: 'd', exp: now() + 3600 })))).toBe(true);
+      expect(jwksHits).toBe(3);
     } finally {
       jest.restoreAllMocks();
       await auditor.close();
