@@ -5,8 +5,9 @@
 //                      [--connections=50] [--configs=bare,noop,file,...]
 //
 // Every configuration is its own server process (bench/server.mjs) on 127.0.0.1; autocannon drives it
-// from this process with the same RS256 access token on every request. Rounds are interleaved
-// (A B C, A B C ...) after a warm-up, so that a slow minute of the machine hits every configuration,
+// from this process with the same RS256 access token on every request, first for a 1 s warm-up of that
+// process, then for the measured window. Rounds are interleaved (A B C, A B C ...), so that a slow
+// minute of the machine hits every configuration,
 // and each round is compared with the bare framework's in the same round. For the configurations that
 // write a log, the runner also counts the lines on disk when the load stops, 1 s later and after the
 // server has exited on SIGTERM: what a crash, or a clean shutdown, would keep. The `floor` config
@@ -284,23 +285,25 @@ async function measure({ framework, config, seconds, connections, token, env, lo
   const { pid } = server.child;
   const linesPerRequest = LINES_PER_REQUEST[config];
   try {
-    const cpuBefore = cpuMicros(pid);
+    const load = (duration) =>
+      autocannon({
+        url: `http://127.0.0.1:${server.port}/api/items`,
+        connections,
+        duration,
+        headers: { authorization: `Bearer ${token}` },
+      });
     const rssBefore = rssMb(pid);
-    // One-time costs (code warming up, modules loaded by the first request) land in the first second;
-    // growth after it is what the load itself holds.
-    let rssAfter1s;
-    const sampler = setTimeout(() => (rssAfter1s = rssMb(pid)), 1000);
-    const result = await autocannon({
-      url: `http://127.0.0.1:${server.port}/api/items`,
-      connections,
-      duration: seconds,
-      headers: { authorization: `Bearer ${token}` },
-    });
+    // Every round is a new process: it is warmed up under the same load (code optimised, modules
+    // loaded by the first requests) before anything is measured, or a round's p99 and throughput
+    // would be its first second's.
+    const warmup = await load(WARMUP_SECONDS);
+    const cpuBefore = cpuMicros(pid);
+    const rssWarm = rssMb(pid);
+    const result = await load(seconds);
     const stoppedAt = performance.now();
     // Read right away: CPU and RSS as of the end of the load, then the log as it stands.
     const cpu = cpuMicros(pid) - cpuBefore;
     const rssEnd = rssMb(pid);
-    clearTimeout(sampler);
     const atStop = linesPerRequest ? countLines(logFile) : undefined;
     let after1s;
     if (linesPerRequest) {
@@ -310,10 +313,11 @@ async function measure({ framework, config, seconds, connections, token, env, lo
     const exit = await stopServer(server);
     const afterExit = linesPerRequest ? countLines(logFile) : undefined;
     const served = result['2xx'];
-    // Autocannon drops the requests in flight when time is up; the server may still answer and log
-    // them, so a count can pass 100% of "served" by up to one request per connection.
+    // The log holds the warm-up's lines too. Autocannon drops the requests in flight when time is up;
+    // the server may still answer and log them, so a count can pass 100% of "served" by up to one
+    // request per connection.
     const logged = (count) =>
-      count && served ? count.lines / (served * linesPerRequest) : undefined;
+      count && served ? count.lines / ((warmup['2xx'] + served) * linesPerRequest) : undefined;
     return {
       rps: result.requests.average,
       served,
@@ -327,7 +331,7 @@ async function measure({ framework, config, seconds, connections, token, env, lo
       cpuPerRequest: cpu / result.requests.total,
       rssMb: rssEnd,
       rssGrowthMb: rssEnd - rssBefore,
-      rssGrowthAfter1sMb: rssAfter1s === undefined ? undefined : rssEnd - rssAfter1s,
+      rssGrowthAfterWarmupMb: rssEnd - rssWarm,
       log: linesPerRequest && {
         linesPerRequest,
         atStop,
@@ -358,18 +362,13 @@ function verifiedIn(logFile) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// One framework: warm-up, interleaved rounds, summary
+// One framework: interleaved rounds, summary
 
 async function runFramework(framework, configs, options, issuer) {
   const logDir = mkdtempSync(join(tmpdir(), 'authtrail-bench-'));
   const base = { framework, connections: options.connections, token: issuer.token };
   const env = issuer.env;
   try {
-    note(`${framework}: warming up (${WARMUP_SECONDS} s per config) ...`);
-    for (const config of configs) {
-      const logFile = join(logDir, `${config}-warmup.log`);
-      await measure({ ...base, config, seconds: WARMUP_SECONDS, env, logFile });
-    }
     const rounds = Object.fromEntries(configs.map((c) => [c, []]));
     for (let r = 1; r <= options.rounds; r++) {
       for (const config of configs) {
@@ -412,7 +411,7 @@ function summarize(configs, rounds) {
           cpuPerRequest: pick(rs, (m) => m.cpuPerRequest),
           rssMb: pick(rs, (m) => m.rssMb),
           rssGrowthMb: pick(rs, (m) => m.rssGrowthMb),
-          rssGrowthAfter1sMb: pick(rs, (m) => m.rssGrowthAfter1sMb),
+          rssGrowthAfterWarmupMb: pick(rs, (m) => m.rssGrowthAfterWarmupMb),
           loggedAtStop: pick(rs, (m) => m.log?.loggedAtStop),
           loggedAfter1s: pick(rs, (m) => m.log?.loggedAfter1s),
           loggedAfterExit: pick(rs, (m) => m.log?.loggedAfterExit),
@@ -478,7 +477,7 @@ function table(configs, summary) {
     'CPU µs/req',
     'RSS MB',
     'RSS growth MB',
-    'growth after 1 s MB',
+    'growth after warm-up MB',
     'logged at stop',
     'logged +1 s',
     'logged after exit',
@@ -499,7 +498,7 @@ function table(configs, summary) {
       fixed(s.cpuPerRequest, 1),
       Math.round(s.rssMb),
       signed(s.rssGrowthMb),
-      signed(s.rssGrowthAfter1sMb),
+      signed(s.rssGrowthAfterWarmupMb),
       percent(s.loggedAtStop),
       percent(s.loggedAfter1s),
       percent(s.loggedAfterExit),
@@ -519,7 +518,7 @@ function report(framework, configs, options, meta, rounds) {
   console.log(
     `${m.cores} cores (${m.cpu}), Node ${m.node}, load average ${m.loadavg.join(' ')} at start; ` +
       `${m.pinned ? 'server pinned to core 0, load generator to core 1; ' : ''}` +
-      `${options.connections} connections, ${options.duration} s x ${options.rounds} interleaved rounds after ${WARMUP_SECONDS} s warm-up; ` +
+      `${options.connections} connections, ${options.duration} s x ${options.rounds} interleaved rounds, each process warmed up for ${WARMUP_SECONDS} s first; ` +
       `RS256 token of ${meta.tokenBytes} bytes; ${Object.entries(versions(framework, configs))
         .map(([n, v]) => `${n} ${v}`)
         .join(', ')}\n`,
