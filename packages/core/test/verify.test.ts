@@ -78,6 +78,16 @@ const claims = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+/** The facts of one API request, with the token as bearer if there is one. */
+const apiRequest = (token: string | undefined, status: number): RequestFacts => ({
+  startTime: Date.now(),
+  durationMs: 1,
+  method: 'GET',
+  url: '/api',
+  status,
+  headers: token ? { authorization: `Bearer ${token}` } : {},
+});
+
 async function observeAll(
   requests: Array<{ token?: string; status: number }>,
   verify: Partial<VerifyOptions> = {},
@@ -89,15 +99,7 @@ async function observeAll(
     verify: { issuer, audience: 'https://api.test', ...verify },
   });
   for (const { token, status } of requests) {
-    const f: RequestFacts = {
-      startTime: Date.now(),
-      durationMs: 1,
-      method: 'GET',
-      url: '/api',
-      status,
-      headers: token ? { authorization: `Bearer ${token}` } : {},
-    };
-    auditor.observe(f);
+    auditor.observe(apiRequest(token, status));
   }
   await auditor.flush();
   return sink.events;
@@ -200,14 +202,7 @@ describe('verify: authtrail checks tokens itself with jose', () => {
       verify: { issuer, audience: 'https://api.test', jwksUri: `${issuer}/jwks` },
     });
     const observe = async (token: string) => {
-      auditor.observe({
-        startTime: Date.now(),
-        durationMs: 1,
-        method: 'GET',
-        url: '/api',
-        status: 200,
-        headers: { authorization: `Bearer ${token}` },
-      });
+      auditor.observe(apiRequest(token, 200));
       await auditor.flush();
       return sink.events.at(-1)!.oauth?.token?.verified;
     };
