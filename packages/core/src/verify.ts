@@ -35,9 +35,9 @@ export const DEFAULT_ALGORITHMS = [
 export type Verification =
   { ok: true; claims: Claims; header: Claims } | { ok: false; reason: Reason | undefined };
 
-/** How the JWKS is kept: refreshed after this long ... */
+/** The JWKS is refreshed once older than this, or when a token names a key it lacks ... */
 const JWKS_MAX_AGE_MS = 10 * 60_000;
-/** ... or when a token names a key it lacks, at most once in this long. */
+/** ... but a refresh, of either kind, is tried at most once in this long. */
 const JWKS_COOLDOWN_MS = 30_000;
 const FETCH_TIMEOUT_MS = 5000;
 const MAX_DOCUMENT_BYTES = 512 * 1024;
