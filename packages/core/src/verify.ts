@@ -52,22 +52,14 @@ const MAX_REDIRECTS = 3;
 export function createVerifier(
   options: Readonly<VerifyOptions>,
 ): (token: string, header: Claims) => Promise<Verification> {
-  let keys: Promise<JWTVerifyGetKey> | undefined;
-  const getKeys = () =>
-    (keys ??= discover(options)
-      .then(remoteKeySet)
-      .catch((err: unknown) => {
-        keys = undefined; // try discovery again next time
-        throw err;
-      }));
+  const getKey = issuerKeys(options);
   const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
 
   return async function verify(token, header) {
     if (typeof header.alg !== 'string' || !algorithms.includes(header.alg))
       return { ok: false, reason: R.ALG_NOT_ALLOWED };
     try {
-      const jwks = await getKeys();
-      const { payload, protectedHeader } = await jwtVerify(token, jwks, {
+      const { payload, protectedHeader } = await jwtVerify(token, getKey, {
         issuer: options.issuer,
         audience: options.audience,
         algorithms,
@@ -89,37 +81,45 @@ async function discover(options: Readonly<VerifyOptions>): Promise<string> {
 }
 
 /**
- * The issuer's keys, fetched on first use and kept: refreshed when older than 10 minutes (a failed
- * refresh keeps the old keys in use) and when a token names a key the set lacks. A refresh is tried at
- * most once per 30 s, so rotated keys are found and neither made-up key ids nor an issuer that is down
- * can make authtrail hammer it.
+ * The issuer's keys. One *attempt* is discovery (until it has succeeded once) plus the JWKS fetch,
+ * redirects included. Attempts never overlap, and one starts at most once per 30 s whatever
+ * prompts it: the first use, a failed attempt, keys older than 10 minutes (a failed refresh keeps
+ * the old keys in use) or a token naming a key the set lacks. So an issuer that is down, a
+ * redirect loop or made-up key ids cost the issuer one attempt per 30 s, not one per request;
+ * while no keys are known, verification stays undecided.
  */
-function remoteKeySet(uri: string): JWTVerifyGetKey {
+function issuerKeys(options: Readonly<VerifyOptions>): JWTVerifyGetKey {
+  let jwksUri: string | undefined;
   let local: JWTVerifyGetKey | undefined;
   let fetchedAt = 0;
-  let triedAt = 0;
+  let triedAt = -Infinity;
   let loading: Promise<void> | undefined;
-  const load = () => {
+  const mayTry = () => Date.now() - triedAt >= JWKS_COOLDOWN_MS;
+  const attempt = (): Promise<void> => {
     if (loading) return loading;
+    if (!mayTry()) return Promise.reject(new Error('the issuer was tried less than 30 s ago'));
     triedAt = Date.now();
-    return (loading = getJson(uri)
-      .then((jwks) => {
+    return (loading = (async () => {
+      try {
+        jwksUri ??= await discover(options);
+        const jwks = await getJson(jwksUri);
         local = createLocalJWKSet(jwks as JSONWebKeySet); // throws on a document that is no JWKS
         fetchedAt = Date.now();
-      })
-      .finally(() => (loading = undefined)));
+      } finally {
+        loading = undefined;
+      }
+    })());
   };
-  const mayRefresh = () => Date.now() - triedAt >= JWKS_COOLDOWN_MS;
   return async (header, token) => {
-    if (local === undefined) await load();
-    else if (Date.now() - fetchedAt > JWKS_MAX_AGE_MS && mayRefresh())
-      await load().catch(() => undefined);
+    if (local === undefined) await attempt();
+    else if (Date.now() - fetchedAt > JWKS_MAX_AGE_MS && (loading || mayTry()))
+      await attempt().catch(() => undefined);
     try {
       return await local!(header, token);
     } catch (err) {
       const unknownKey = (err as { code?: unknown }).code === 'ERR_JWKS_NO_MATCHING_KEY';
-      if (!unknownKey || !mayRefresh()) throw err;
-      await load();
+      if (!unknownKey || !(loading || mayTry())) throw err;
+      await attempt();
       return local!(header, token);
     }
   };

@@ -298,3 +298,86 @@ describe('verify: authtrail checks tokens itself with jose', () => {
     );
   });
 });
+
+describe('verify: an issuer that is down is tried once per 30 s, not once per request', () => {
+  /** What the issuer does with every request; `seen` counts requests (connections, when reset). */
+  type Mode = 'up' | 'answers 500' | 'resets every connection' | 'redirects in a loop';
+  let mode: Mode = 'up';
+  let seen = 0;
+  let flaky: Server;
+  let flakyIssuer: string;
+  beforeAll(async () => {
+    flaky = createServer((req, res) => {
+      seen++;
+      if (mode === 'resets every connection') return req.socket.destroy();
+      if (mode === 'answers 500') return res.writeHead(500).end('{}');
+      if (mode === 'redirects in a loop') return res.writeHead(302, { location: req.url }).end();
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/.well-known/openid-configuration')
+        return res.end(JSON.stringify({ issuer: flakyIssuer, jwks_uri: `${flakyIssuer}/jwks` }));
+      res.end(JSON.stringify({ keys: [jwk(publicKey, 'k1')] }));
+    });
+    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
+    flakyIssuer = `http://127.0.0.1:${(flaky.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => flaky.close(() => r())));
+  afterEach(() => jest.restoreAllMocks());
+
+  const realNow = Date.now.bind(Date);
+  /** Moves authtrail's clock `ms` ahead of the real one (the cooldown is measured with Date.now). */
+  const at = (ms: number) => jest.spyOn(Date, 'now').mockImplementation(() => realNow() + ms);
+
+  test.each([
+    ['answers 500', 1],
+    ['resets every connection', 1],
+    ['redirects in a loop', 4], // discovery and its 3 redirects: one attempt
+  ] as const)(
+    'an issuer that %s sees one attempt for 40 API requests in a burst, the next only after 30 s, and tokens verify once it is back',
+    async (down, perAttempt) => {
+      const sink = memorySink();
+      const auditor = createAuditor({
+        sinks: [sink],
+        keys,
+        verify: { issuer: flakyIssuer, audience: 'https://api.test' },
+      });
+      let burstNo = 0;
+      /** 40 requests, each with a token of its own; the `verified` of each event. */
+      const burst = async (status = 401) => {
+        burstNo++;
+        sink.events.length = 0;
+        for (let i = 0; i < 40; i++) {
+          const token = signJwt(
+            claims({ iss: flakyIssuer, sub: `u${burstNo}-${i}`, exp: now() + 3600 }),
+          );
+          auditor.observe(apiRequest(token, status));
+        }
+        await auditor.flush();
+        return sink.events.map((e) => [e.reason, e.oauth?.token?.verified]);
+      };
+      try {
+        mode = down;
+        seen = 0;
+        // Undecided: each event keeps the reason the other evidence gives (here: none, `token_invalid`).
+        expect(new Set((await burst()).map(String))).toEqual(new Set(['token_invalid,false']));
+        expect(seen).toBe(perAttempt);
+        at(29_000);
+        await burst();
+        expect(seen).toBe(perAttempt);
+        at(30_500);
+        await burst();
+        expect(seen).toBe(2 * perAttempt);
+
+        mode = 'up';
+        at(40_000);
+        await burst();
+        expect(seen).toBe(2 * perAttempt); // still cooling down
+        at(61_000);
+        expect(new Set((await burst(200)).map(String))).toEqual(new Set([',true']));
+        expect(seen).toBe(2 * perAttempt + 2); // discovery and the JWKS, once
+      } finally {
+        jest.restoreAllMocks();
+        await auditor.close();
+      }
+    },
+  );
+});
