@@ -43,11 +43,18 @@ function pattern(name: string, re: RegExp): Needle {
   return { name, find: (h) => safe.exec(h)?.[0] };
 }
 
-/** Shows enough of a found secret to recognise it, not enough to use it. */
+/** Secrets shorter than this show nothing of themselves in a finding, only their length. */
+const SHOWN_FROM = 24;
+
+/**
+ * A found secret as a failure message shows it, to recognise it, never to use it: failure output
+ * lands in CI logs that many can read. Its length always; its first 4 characters only when it has
+ * at least 24, so that 20 or more stay hidden (120 bits and more of a random secret). A secret of
+ * 16 characters, shown 8, would be half given away.
+ */
 export function mask(value: string): string {
-  return value.length <= 12
-    ? `${value.slice(0, 3)}…`
-    : `${value.slice(0, 8)}…(${value.length} chars)`;
+  const size = `${value.length} characters`;
+  return value.length < SHOWN_FROM ? size : `${size}, starts ${JSON.stringify(value.slice(0, 4))}…`;
 }
 
 export interface Finding {
@@ -55,7 +62,7 @@ export interface Finding {
   what: string;
   /** Where: an event field or a line of the written text. */
   where: string;
-  /** The value found, masked. */
+  /** The value found, masked by {@link mask}: its length, and its first 4 characters if long. */
   sample: string;
 }
 

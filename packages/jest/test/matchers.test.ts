@@ -229,6 +229,21 @@ describe('toHaveNoSecrets', () => {
     expect(parts).toContain('part of secret #1 in written line 1');
     await expect('clean text').toHaveNoSecrets(['hunter2']);
   });
+
+  test('shows only the length of a short secret it found, and no more than 4 characters of a long one', async () => {
+    const short = 'k7Qp2xLm9vRt4wZs'; // 16 characters
+    const long = 'Zq8rT3vN6pLx2mK9sW4yB7cD'; // 24 characters
+    const audit = createTestAuditor();
+    audit.auditor.record({ type: 'authn.login.failure', user: { id: `${short} ${long}` } });
+    const message = await failure(expect(audit).toHaveNoSecrets([short, long]));
+    expect(message).toContain('secret #1 in event #0 (authn.login.failure) at user.id');
+    expect(message).toContain('"16 characters"');
+    expect(message).toContain('24 characters, starts \\"Zq8r\\"…');
+    // No 3 consecutive characters of the short secret, no 5 of the long one, appear anywhere.
+    for (let i = 0; i + 3 <= short.length; i++)
+      expect(message).not.toContain(short.slice(i, i + 3));
+    for (let i = 0; i + 5 <= long.length; i++) expect(message).not.toContain(long.slice(i, i + 5));
+  });
 });
 
 describe('waitForAuditEvent', () => {
