@@ -12,7 +12,8 @@
 // - one event per audited request (at most one more per split request), each valid schema 1;
 // - each JSON line is at most LINE_BOUND bytes (derived below from core's limits);
 // - no decoded string holds a C0/C1 control, U+2028/2029 or a lone surrogate;
-// - no secret sent (token, signature segment, cookie values, authorization values) is in the bytes.
+// - no secret sent (token, signature segment, cookie values, authorization values, a token in a
+//   path segment: a JWT, percent-encoded or not, a matrix parameter, a fragment) is in the bytes.
 // Reproduce a failure with HOSTILE_SEED=<seed> (fast-check prints the seed and the path).
 import { createServer, request as httpRequest, Agent, METHODS, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
@@ -451,6 +452,21 @@ const pathSegment = fc.oneof(
   },
   { weight: 1, arbitrary: fc.integer({ min: 100, max: 8000 }).map((n) => 'p'.repeat(n)) },
 );
+/**
+ * A path segment carrying the secret `c` as credentials sit in paths: a reset-link JWT (as sent and
+ * percent-encoded), a servlet session id as a matrix parameter, a token in a fragment sent in the
+ * request line (which takes the rest of the path and the query with it).
+ */
+const pctJwt = (s: string) => s.replace(/[eJ.]/g, (ch) => `%${ch.charCodeAt(0).toString(16)}`);
+const JWT_HEAD = `${b64url('{"alg":"HS256","typ":"JWT"}')}.${b64url('{"sub":"u1"}')}`;
+const secretSegment = (c: string) =>
+  fc.constantFrom(
+    `${JWT_HEAD}.${c}`,
+    pctJwt(`${JWT_HEAD}.${c}`),
+    `app;jsessionid=${c}`,
+    `x;a=1;${c}`,
+    `cb#access_token=${c}&state=s`,
+  );
 const target = (c: string) =>
   fc
     .oneof(
@@ -466,6 +482,19 @@ const target = (c: string) =>
         weight: 3,
         arbitrary: fc.tuple(
           fc.array(pathSegment, { minLength: 1, maxLength: 6 }).map((s) => '/h/' + s.join('/')),
+          query(c),
+        ),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.tuple(
+          fc
+            .tuple(
+              fc.array(pathSegment, { maxLength: 3 }),
+              secretSegment(c),
+              fc.array(pathSegment, { maxLength: 2 }),
+            )
+            .map(([before, secret, after]) => '/h/' + [...before, secret, ...after].join('/')),
           query(c),
         ),
       },
@@ -558,7 +587,8 @@ const hostileRequest = fc.tuple(canary, canary, canary).chain(([a, b, c]) =>
         headers.push(['cookie', r.cookie.value]);
         secrets.push(...r.cookie.secrets);
       }
-      if (r.target.includes(c)) secrets.push(c);
+      // The target's secret, also as the percent-encoded path segment carries it.
+      secrets.push(c, pctJwt(c));
       if (r.userAgent !== undefined) headers.push(['user-agent', r.userAgent]);
       for (const id of r.requestIds ?? []) headers.push(['x-request-id', id]);
       if (r.forwardedFor !== undefined) headers.push(['x-forwarded-for', r.forwardedFor]);

@@ -213,3 +213,190 @@ test('a rotated log verifies across its files, and still verifies once retention
     out: expect.stringMatching(/deleted/), // a file from the middle is missing
   });
 });
+
+describe('what verify prints is safe for a terminal', () => {
+  /** True when `text` holds ESC, CR or a right-to-left override as they are. */
+  const raw = (text: string) => ['\u001b', '\r', '\u202e'].some((c) => text.includes(c));
+  const evil = '\u001b[2K\rauthtrail verify: OK \u202e';
+  /** The log with line 3's chain.id replaced: written the way authtrail writes, so only its hash fails. */
+  const forged = (name: string) =>
+    tampered(log, name, (l) =>
+      l.map((x, i) => {
+        if (i !== 2) return x;
+        const e = JSON.parse(x);
+        e.chain.id = evil;
+        return JSON.stringify(e);
+      }),
+    );
+
+  test('a chain id with terminal escapes is printed escaped, never raw', async () => {
+    const { code, out } = await verify(forged('audit-escape.jsonl'), '--key', KEY);
+    expect(code).toBe(1);
+    expect(raw(out)).toBe(false);
+    expect(out).toContain('(chain \\u{1b}[2K\\u{d}authtrail verify: OK \\u{202e}, seq 3)');
+    expect(out.split('\n')[0]).toBe('authtrail verify: FAILED');
+  });
+
+  test('--json escapes them too, and stays JSON', async () => {
+    const { code, out } = await verify(forged('audit-escape-json.jsonl'), '--key', KEY, '--json');
+    expect(code).toBe(1);
+    expect(raw(out)).toBe(false);
+    expect(JSON.parse(out).problem).toMatchObject({ kind: 'modified', chain: evil, seq: 3 });
+  });
+
+  test('a file name with terminal escapes is printed escaped', async () => {
+    const name = join(dir, 'x\u001b[2K\r.jsonl');
+    writeFileSync(name, readFileSync(forged('audit-escape-name.jsonl')));
+    const { out } = await verify(name, '--key', KEY);
+    expect(raw(out)).toBe(false);
+    expect(out).toContain('x\\u{1b}[2K\\u{d}.jsonl:3: modified');
+  });
+});
+
+describe('runs and keys', () => {
+  const OLD = 'cli-old-chain-key-0123456789abcdefghij';
+  const NEW = 'cli-new-chain-key-0123456789abcdefghij';
+  /** One run of a service: an auditor that records `n` events into `path`, then closes. */
+  async function runOf(path: string, n: number, chain: string | { id: string; key: string }[]) {
+    const auditor = createAuditor({
+      sinks: [fileSink(path)],
+      keys: { chain },
+      delivery: { handleSignals: false },
+    });
+    for (let i = 0; i < n; i++)
+      auditor.record({ type: 'authn.login.success', user: { id: `u${i}` } });
+    await auditor.close();
+  }
+
+  test('a log verifies across a key rotation with an id=key file or repeated --key-file', async () => {
+    const path = join(dir, 'rotated-key.jsonl');
+    await runOf(path, 2, OLD);
+    await runOf(path, 2, [
+      { id: '2026-12', key: NEW },
+      { id: '2026-11', key: OLD },
+    ]);
+    const keys = join(dir, 'keys.txt');
+    writeFileSync(keys, `2026-12=${NEW}\n2026-11=${OLD}\n`);
+    expect(await verify(path, '--key-file', keys)).toMatchObject({
+      code: 0,
+      out: expect.stringContaining('OK, 6 events in 2 chain(s)'),
+    });
+    const [a, b] = [join(dir, 'old.key'), join(dir, 'new.key')];
+    writeFileSync(a, `${OLD}\n`);
+    writeFileSync(b, `2026-12=${NEW}\n`);
+    expect((await verify(path, '--key-file', a, '--key-file', b)).code).toBe(0);
+    const { code, out } = await verify(path, '--key-file', b);
+    expect(code).toBe(1);
+    expect(out).toMatch(/:1: modified .*not among the keys given/);
+    expect(out).not.toContain(NEW);
+  });
+
+  test('names a missing run, and accepts an open chain only for the newest run', async () => {
+    const path = join(dir, 'runs.jsonl');
+    await runOf(path, 2, KEY);
+    await runOf(path, 2, KEY);
+    await runOf(path, 2, KEY);
+    expect(await verify(path, '--key', KEY)).toMatchObject({
+      code: 0,
+      out: expect.stringContaining('OK, 9 events in 3 chain(s)'),
+    });
+    const all = lines(path);
+    const withoutRun2 = tampered(path, 'runs-missing.jsonl', () => [
+      ...all.slice(0, 3),
+      ...all.slice(6),
+    ]);
+    expect(await verify(withoutRun2, '--key', KEY)).toMatchObject({
+      code: 1,
+      out: expect.stringMatching(
+        /runs-missing\.jsonl:4: deleted .*run 2 of this log .* is missing/,
+      ),
+    });
+    // The first run cut short (its closing checkpoint removed): --allow-open does not cover it.
+    const cut = tampered(path, 'runs-cut.jsonl', () => [...all.slice(0, 2), ...all.slice(3)]);
+    expect(await verify(cut, '--key', KEY, '--allow-open')).toMatchObject({
+      code: 1,
+      out: expect.stringMatching(
+        /runs-cut\.jsonl:2: truncated .*next run .* says it ended at seq 3/,
+      ),
+    });
+    // Retention took the first run: the oldest present names a run no longer given.
+    const kept = tampered(path, 'runs-kept.jsonl', () => all.slice(3));
+    expect(await verify(kept, '--key', KEY)).toMatchObject({
+      code: 0,
+      out: expect.stringContaining('links to a run no longer given'),
+    });
+  });
+});
+
+describe('anchored heads (chainAnchor, --anchors)', () => {
+  const delivery = { handleSignals: false } as const;
+  /** One run writing `n` events to `log`, its heads to `anchors` (another file: another host). */
+  async function anchoredRun(log: string, anchors: string, n: number, everyMs = 60_000) {
+    const auditor = createAuditor({
+      sinks: [fileSink(log)],
+      keys: { chain: KEY },
+      chainAnchor: { sink: fileSink(anchors), everyMs },
+      delivery,
+    });
+    for (let i = 0; i < n; i++)
+      auditor.record({ type: 'authn.login.success', user: { id: `a${i}` } });
+    return auditor;
+  }
+
+  test('chainAnchor is refused without keys.chain or without a fileSink', () => {
+    let message = '';
+    try {
+      createAuditor({ sinks: [], chainAnchor: { sink: fileSink(join(dir, 'x')), everyMs: 5 } });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('chainAnchor.everyMs');
+    expect(message).toContain('no keys.chain');
+    expect(message).toContain('no fileSink');
+  });
+
+  test('heads are anchored while the chain moves, and a whole log reaches every one', async () => {
+    const log = join(dir, 'anchored.jsonl');
+    const anchors = join(dir, 'anchored.heads.jsonl');
+    const auditor = await anchoredRun(log, anchors, 3, 10);
+    await auditor.flush();
+    for (let i = 0; i < 500 && !(existsSync(anchors) && readFileSync(anchors, 'utf8')); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    const [first] = lines(anchors).map((l) => JSON.parse(l));
+    expect(first).toMatchObject({ type: 'audit.checkpoint.success', reason: 'anchor', seq: 3 });
+    expect(first.chain.prev).toBe(JSON.parse(lines(log)[2]!).chain.hash);
+    await auditor.close();
+    expect(await verify(log, '--key', KEY, '--anchors', anchors)).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/OK, 4 events in 1 chain\(s\), \d anchored head\(s\) reached/),
+    });
+  });
+
+  test('the newest run cut at its end, or removed whole, verifies alone but not against its anchors', async () => {
+    const log = join(dir, 'anchored-runs.jsonl');
+    const anchors = join(dir, 'anchored-runs.heads.jsonl');
+    await (await anchoredRun(log, anchors, 2)).close();
+    await (await anchoredRun(log, anchors, 3)).close();
+    const all = lines(log); // run 1: 3 lines, run 2: 4 lines
+    const cut = tampered(log, 'anchored-cut.jsonl', () => all.slice(0, 5));
+    expect((await verify(cut, '--key', KEY, '--allow-open')).code).toBe(0); // what a chain alone cannot see
+    expect(await verify(cut, '--key', KEY, '--allow-open', '--anchors', anchors)).toMatchObject({
+      code: 1,
+      out: expect.stringMatching(/anchored-cut\.jsonl:5: truncated .*anchored at seq 4/),
+    });
+    const gone = tampered(log, 'anchored-gone.jsonl', () => all.slice(0, 3));
+    expect((await verify(gone, '--key', KEY)).code).toBe(0);
+    expect(await verify(gone, '--key', KEY, '--anchors', anchors)).toMatchObject({
+      code: 1,
+      out: expect.stringMatching(
+        /deleted .*run 2 of the log, anchored up to seq 4 .* is not in the files given/,
+      ),
+    });
+    const forged = join(dir, 'anchored-forged.heads.jsonl');
+    writeFileSync(forged, readFileSync(anchors, 'utf8').replace('"seq":4', '"seq":9'));
+    expect(await verify(log, '--key', KEY, '--anchors', forged)).toMatchObject({
+      code: 1,
+      out: expect.stringMatching(/anchored-forged\.heads\.jsonl:\d: modified/),
+    });
+  });
+});

@@ -1,15 +1,17 @@
 import { channel } from 'node:diagnostics_channel';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { routeKind, type RouteKind } from './classify.js';
-import { DeliveryQueue } from './delivery/queue.js';
+import { DeliveryQueue, sinkErrorChannel } from './delivery/queue.js';
+import { createBatch } from './delivery/batch.js';
 import { AuthtrailError } from './errors.js';
 import { newEvent, observers, stamper } from './event.js';
+import { manualEvent } from './manual-event.js';
 import { createObserver } from './observe.js';
 import { resolveOptions, type AuthtrailOptions, type ResolvedOptions } from './options.js';
-import { clean } from './redact.js';
 import { HashChain } from './integrity/chain.js';
+import { ChainState } from './integrity/chain-state.js';
 import { flushOnExit } from './delivery/shutdown.js';
-import { EventTypes, Reasons, isEventType } from './taxonomy.js';
+import { within } from './internal/deadline.js';
+import { EventTypes, Reasons } from './taxonomy.js';
 import type { AuditEvent, AuditorStats, ManualEvent, RequestFacts, SinkHost } from './types.js';
 
 /** Published when building a request's event threw inside authtrail: `{ error }`. */
@@ -56,19 +58,39 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
     );
   }
   const role = o.provider ? 'op' : 'rs';
-  const queue = new DeliveryQueue(
-    o.sinks,
-    o.delivery,
-    o.chainKey ? new HashChain(o.chainKey) : undefined,
-    o.service.replace(/[^\w.-]/g, '_'),
-    (sink, dropped) => {
+  // The chain's state (the head of the last run) lives beside the first sink that offers a place.
+  const stateSink = o.chainKey ? o.sinks.findIndex((s) => typeof s.chainState === 'string') : -1;
+  let state: ChainState | undefined;
+  let stateProblem: string | undefined;
+  try {
+    if (stateSink >= 0) state = ChainState.claim(o.sinks[stateSink]!.chainState!);
+    if (state?.unreadable) stateProblem = 'could not be read: a new lineage of runs starts';
+  } catch (err) {
+    // Fail open, like a log that cannot be opened yet: the chain still works, runs are not linked.
+    stateProblem = `could not be kept (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+  if (stateProblem)
+    process.emitWarning(
+      `authtrail: the hash chain state beside the log ${stateProblem}, so authtrail verify ` +
+        'cannot link this run to the one before it.',
+      { code: 'AUTHTRAIL_CHAIN_STATE' },
+    );
+  const chain = o.chainKey ? new HashChain(o.chainKey, state?.previous) : undefined;
+  const queue = new DeliveryQueue(o.sinks, o.delivery, chain, o.service.replace(/[^\w.-]/g, '_'), {
+    dropped(sink, dropped) {
       // Told once the sink accepts again, so the report itself is not lost with the events.
       const report = newEvent(observer[role], EventTypes.DELIVERY_FAILURE, Date.now());
       report.reason = Reasons.EVENTS_DROPPED;
       report.delivery = { sink, dropped };
       push(report);
     },
-  );
+    quarantined(sink, quarantined, file) {
+      const report = newEvent(observer[role], EventTypes.DELIVERY_FAILURE, Date.now());
+      report.reason = Reasons.SPILL_UNREADABLE;
+      report.delivery = { sink, dropped: 0, quarantined, quarantine_file: file };
+      push(report);
+    },
+  });
   const blocking = o.delivery.overflow === 'block';
   // Tests may inject a clock and ids; chosen once here so that production pays nothing per event.
   const stamp = stamper(o);
@@ -120,23 +142,7 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
     record(input) {
       if (closed)
         throw new AuthtrailError('ERR_AUTHTRAIL_CLOSED', 'authtrail: record() after close()');
-      if (input === null || typeof input !== 'object' || !isEventType(input.type)) {
-        throw new AuthtrailError(
-          'ERR_AUTHTRAIL_INVALID_EVENT',
-          `authtrail: event type ${JSON.stringify((input as { type?: unknown } | null)?.type)} is not of the form <category>.<action>.<success|failure|detected>, e.g. "authn.mfa_enroll.success"`,
-        );
-      }
-      const role =
-        input.observer?.role === 'op' || input.observer?.role === 'rp' ? input.observer.role : 'rs';
-      const event = newEvent(observer[role], input.type, Date.now());
-      for (const key of MANUAL_FIELDS) {
-        if (input[key] !== undefined)
-          (event as unknown as Record<string, unknown>)[key] = sanitize(
-            input[key],
-            o.limits.maxStringLength,
-            0,
-          );
-      }
+      const event = manualEvent(o, observer, input);
       push(event);
       return event;
     },
@@ -145,23 +151,7 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
       await queue.flush();
     },
     close() {
-      return (closing ??= (async () => {
-        // Requests still finishing are taken in, until a flush sees no new event (or time is up).
-        const until = Date.now() + o.delivery.closeTimeoutMs;
-        let seen = -1;
-        while (seen !== queue.recorded && Date.now() < until) {
-          seen = queue.recorded;
-          await Promise.race([
-            auditor.flush(),
-            sleep(until - Date.now(), undefined, { ref: false }),
-          ]);
-        }
-        closed = true;
-        // The last link of a chain: without it, `authtrail verify` reports the log as truncated.
-        if (o.chainKey) checkpoint('close');
-        await queue.close(Math.max(0, until - Date.now()));
-        forget?.();
-      })());
+      return shutdown(Date.now() + o.delivery.closeTimeoutMs);
     },
     admit() {
       if (holding) return holding;
@@ -170,55 +160,118 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
     },
     stats: () => ({ ...queue.stats(), errors }),
   };
+  /**
+   * Closes by `until` (a `Date.now()` time) plus the queue's fixed margin, whatever the sinks do:
+   * what they have not taken by then is spilled or counted as dropped.
+   */
+  function shutdown(until: number): Promise<void> {
+    return (closing ??= (async () => {
+      // Requests still finishing are taken in, until a flush sees no new event (or time is up).
+      let seen = -1;
+      while (seen !== queue.recorded && Date.now() < until) {
+        seen = queue.recorded;
+        await within(auditor.flush(), until);
+      }
+      closed = true;
+      // The last link of a chain: without it, `authtrail verify` reports the log as truncated.
+      if (o.chainKey) push(checkpointEvent('close'));
+      await queue.close(until);
+      if (state) {
+        await within(state.settle(), until);
+        state.release();
+      }
+      if (anchorTimer) {
+        clearInterval(anchorTimer);
+        // The final head (after one still in flight), within the same deadline: a collector that
+        // never answers cannot hold close.
+        const target = o.chainAnchor!.sink;
+        await within(
+          (async () => {
+            await anchoring;
+            await anchorHead();
+            await target.close?.();
+          })(),
+          until,
+        );
+      }
+      forget?.();
+    })());
+  }
   // On SIGTERM / SIGINT with no listener of the app's: the process is going away. New requests are
   // held (never answered), the ones in flight finish and are recorded, then the auditor closes.
+  // One deadline for both: the signal handling ends the process by it (see delivery/shutdown.ts).
   const exit = async () => {
     holding ??= new Promise<void>(() => {});
     const until = Date.now() + o.delivery.closeTimeoutMs;
     while (inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-    await auditor.close();
+    await shutdown(until);
   };
-  function checkpoint(reason: 'close' | 'rotation'): void {
+  function checkpointEvent(reason: 'close' | 'rotation' | 'anchor'): AuditEvent {
     const event = newEvent(observer[role], EventTypes.CHECKPOINT, Date.now());
     event.reason = reason;
-    push(event);
+    return event;
   }
-  // A rotating file sink asks for a checkpoint: it opens the new file with it.
-  const host: SinkHost = {
-    checkpoint: (reason) => o.chainKey !== undefined && !closed && (checkpoint(reason), true),
-  };
-  for (const sink of o.sinks) sink.attach?.(host);
+  o.sinks.forEach((sink, i) => {
+    const host: SinkHost = {
+      // A rotating file sink asks for a checkpoint and opens the new file with it. It goes to that
+      // sink only: in another sink's file it would sit mid-file, where it proves nothing.
+      checkpoint(reason) {
+        if (!chain || closed) return false;
+        const event = checkpointEvent(reason);
+        stamp?.(event);
+        queue.anchor(i, event);
+        return true;
+      },
+      written(events) {
+        if (!chain || i !== stateSink) return;
+        for (let k = events.length - 1; k >= 0; k--) {
+          const e = events[k]!;
+          if (e.chain?.id === chain.id && !e.chain.anchor && e.seq !== undefined) {
+            writtenHead = { seq: e.seq, hash: e.chain.hash };
+            state?.save({ ...chain.place, id: chain.id, ...writtenHead });
+            return;
+          }
+        }
+      },
+    };
+    sink.attach?.(host);
+  });
+  // chainAnchor: the head last written to the log, sent elsewhere while it moves. Written, not
+  // linked: an anchor must never name an event a crash kept out of the log.
+  let writtenHead: { seq: number; hash: string } | undefined;
+  let anchoredSeq = -1;
+  let anchoring: Promise<void> | undefined;
+  function anchorHead(): Promise<void> {
+    const target = o.chainAnchor;
+    if (anchoring || !chain || !target || !writtenHead || writtenHead.seq === anchoredSeq)
+      return anchoring ?? Promise.resolve();
+    const event = checkpointEvent('anchor');
+    stamp?.(event);
+    chain.anchor(event, writtenHead);
+    anchoredSeq = writtenHead.seq;
+    return (anchoring = (async () => {
+      try {
+        await target.sink.write(createBatch([event]));
+      } catch (error) {
+        // The next period sends a newer head; a lost one only leaves a longer stretch unanchored.
+        if (sinkErrorChannel.hasSubscribers)
+          sinkErrorChannel.publish({ sink: target.sink.name, error, events: 1 });
+      } finally {
+        anchoring = undefined;
+      }
+    })());
+  }
+  const anchorTimer =
+    o.chainAnchor && chain
+      ? setInterval(() => void anchorHead(), o.chainAnchor.everyMs).unref()
+      : undefined;
   const forget = o.delivery.handleSignals
-    ? flushOnExit({ flush: auditor.flush, close: exit, stats: auditor.stats })
+    ? flushOnExit({
+        flush: auditor.flush,
+        close: exit,
+        stats: auditor.stats,
+        closeTimeoutMs: o.delivery.closeTimeoutMs,
+      })
     : undefined;
   return auditor;
-}
-
-const MANUAL_FIELDS = [
-  'reason',
-  'error',
-  'user',
-  'client',
-  'oauth',
-  'session',
-  'flow',
-  'http',
-  'source',
-  'trace',
-] as const;
-
-/** Manual events come from app code: keep plain data only, bounded and free of control characters. */
-function sanitize(value: unknown, max: number, depth: number): unknown {
-  if (typeof value === 'string') return clean(value, max);
-  if (typeof value === 'number' || typeof value === 'boolean') return value;
-  if (value === null || typeof value !== 'object' || depth > 4) return undefined;
-  if (Array.isArray(value)) return value.slice(0, 100).map((v) => sanitize(v, max, depth + 1));
-  const out: Record<string, unknown> = {};
-  let n = 0;
-  for (const key of Object.keys(value)) {
-    if (++n > 50) break;
-    if (key === '__proto__' || key === 'constructor' || key === 'prototype') continue;
-    out[clean(key, 64) ?? ''] = sanitize((value as Record<string, unknown>)[key], max, depth + 1);
-  }
-  return out;
 }

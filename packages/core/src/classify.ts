@@ -1,4 +1,4 @@
-import type { OptionIssue } from './errors.js';
+import { shapeOf, type OptionIssue } from './errors.js';
 
 /** The relying-party routes authtrail recognises. Every other request is an API request. */
 export type RouteKind = 'login' | 'callback' | 'logout' | 'backchannel_logout';
@@ -51,7 +51,7 @@ export function compileRoutes(
   else {
     issues.push({
       path: 'routes',
-      received: JSON.stringify(routes) ?? String(routes),
+      received: shapeOf(routes, ['express-openid-connect', 'oidc-provider']),
       fix: "use 'express-openid-connect', 'oidc-provider' or an object such as { login: '/signin', callback: '/cb' }",
     });
   }
@@ -71,8 +71,8 @@ export function compileRoutes(
     if (typeof value !== 'string' || value === '' || /[?#\s]/.test(value)) {
       issues.push({
         path: `routes.${name}`,
-        received: JSON.stringify(value) ?? String(value),
-        fix: "use a path such as '/auth/login', or false to turn the route off",
+        received: shapeOf(value),
+        fix: "use a path such as '/auth/login' (no ?, # or spaces), or false to turn the route off",
       });
       continue;
     }
@@ -81,7 +81,7 @@ export function compileRoutes(
     if (table.has(path)) {
       issues.push({
         path: `routes.${name}`,
-        received: JSON.stringify(value),
+        received: shapeOf(value),
         fix: `the path is already used by routes.${[...table].find(([p]) => p === path)?.[1]}; give each route its own path`,
       });
     }

@@ -1,6 +1,6 @@
 export { createAuditor, auditErrorChannel, type Auditor } from './auditor.js';
 export { AuthtrailError, type AuthtrailErrorCode, type OptionIssue } from './errors.js';
-export { invalidOptions } from './errors.js';
+export { invalidOptions, shapeOf } from './errors.js';
 export {
   EventTypes,
   Reasons,
@@ -12,6 +12,7 @@ export {
 export { resolveOptions, type AuthtrailOptions, type ResolvedOptions } from './options.js';
 export type { RouteKind, RouteOptions } from './classify.js';
 export { bearerToken, inspectToken, type TokenShape } from './token.js';
+export { redactPath } from './redact.js';
 export type { VerifyOptions } from './verify.js';
 export { sinkErrorChannel } from './delivery/queue.js';
 export { stdoutSink, type StreamSinkOptions } from './sinks/stdout.js';
@@ -45,9 +46,12 @@ export {
   type ChainReport,
   type ChainVerifierOptions,
 } from './integrity/verify-chain.js';
+export { chainKeyId, type ChainKey } from './integrity/chain.js';
 export type {
   AuditEvent,
   AuditorStats,
+  ChainLink,
+  ChainRun,
   SinkStats,
   Batch,
   Claims,

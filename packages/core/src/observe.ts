@@ -1,17 +1,19 @@
-import { pathOf, routeKind, type RouteKind } from './classify.js';
+import { routeKind, type RouteKind } from './classify.js';
 import { newEvent, observers } from './event.js';
 import { loginFailure, oauthErrorCode, readTransaction } from './login-failure.js';
 import type { ResolvedOptions } from './options.js';
-import { clean, cleanList, keyedHash, redactQuery } from './redact.js';
+import { clean, cleanList, keyedHash, redactPath, redactQuery } from './redact.js';
 import { EventTypes as T, Reasons as R, type Reason } from './taxonomy.js';
 import { bearerToken, inspectToken, numericDate, type TokenShape } from './token.js';
 import { TokenCache } from './internal/bounded-cache.js';
+import { auditUser } from './internal/user.js';
 import { createVerifier, type Verification } from './verify.js';
 import { createOpObserver } from './op.js';
 import type { AuditEvent, Claims, HeaderBag, RequestFacts } from './types.js';
 
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/;
 const MAX_FORWARDED = 8;
+const XFF_BOUND = MAX_FORWARDED * 65;
 
 function header(headers: HeaderBag, name: string): string | undefined {
   const v = headers[name];
@@ -30,15 +32,23 @@ export function createObserver(
   const hash = (value: string) => keyedHash(o.fingerprintKey, value);
 
   function common(event: AuditEvent, f: RequestFacts): AuditEvent {
-    const url = typeof f.url === 'string' ? f.url : '/';
+    let url = typeof f.url === 'string' ? f.url : '/';
+    // Browsers never send a fragment: one in the request line (`/cb#access_token=...`) is a token a
+    // client put there. Nothing from `#` on is kept, a query after it included.
+    const fragment = url.indexOf('#');
+    if (fragment !== -1) url = url.slice(0, fragment);
     const q = url.indexOf('?');
+    // A template has no values; Express's mount prefix (req.baseUrl) does, so it is redacted too.
+    const route =
+      (typeof f.route === 'string' && redactPath(f.route, 256, o.pseudonymize)) || undefined;
     event.http = {
       request_id: clean(header(f.headers, o.requestIdHeader), 128),
       method: clean(f.method, 16) ?? 'UNKNOWN',
-      route: clean(f.route, 256),
-      // oidc-provider puts interaction and session handles in paths (/auth/:uid), the same values its
-      // cookies carry: on the provider the route template stands in for the path.
-      path: (o.provider ? clean(f.route, 256) : undefined) ?? clean(pathOf(url), 1024) ?? '/',
+      route,
+      // Paths carry ids, reset and invite tokens, e-mail addresses, oidc-provider's interaction
+      // handles (/auth/:uid): where the framework matched a route its template stands in for the
+      // path; elsewhere (404s, paths middleware answers) the path is logged with those redacted.
+      path: route || redactPath(q === -1 ? url : url.slice(0, q), 1024, o.pseudonymize),
       query: q === -1 ? undefined : redactQuery(url.slice(q + 1), o.queryAllowList, 1024),
       status: f.status,
       duration_ms: Math.round(f.durationMs * 1000) / 1000,
@@ -46,10 +56,17 @@ export function createObserver(
     const xff = header(f.headers, 'x-forwarded-for');
     event.source = {
       ip: clean(f.ip, 64),
+      // Cut before any other work (a header can be megabytes): 8 entries of 64 and their commas.
       forwarded:
         xff === undefined
           ? undefined
-          : cleanList(xff.replace(/\s/g, '').replace(/,/g, ' '), MAX_FORWARDED, 64),
+          : cleanList(
+              (xff.length > XFF_BOUND ? xff.slice(0, XFF_BOUND) : xff)
+                .replace(/\s/g, '')
+                .replace(/,/g, ' '),
+              MAX_FORWARDED,
+              64,
+            ),
       user_agent: clean(header(f.headers, 'user-agent'), max),
     };
     const tp = header(f.headers, 'traceparent');
@@ -59,19 +76,7 @@ export function createObserver(
   }
 
   function user(claims: Claims | undefined): AuditEvent['user'] {
-    if (!claims) return undefined;
-    const sub = clean(claims.sub, 256);
-    const roles = cleanList(claims[o.rolesClaim], 50, 128);
-    if (sub === undefined && roles === undefined) return undefined;
-    if (o.pseudonymize) {
-      return { hash: sub === undefined ? undefined : keyedHash(o.pseudonymKey!, sub), roles };
-    }
-    return {
-      id: sub,
-      name: o.profile ? clean(claims.name, max) : undefined,
-      email: o.profile ? clean(claims.email, max) : undefined,
-      roles,
-    };
+    return claims ? auditUser(o, claims, claims[o.rolesClaim]) : undefined;
   }
 
   function client(id: unknown): AuditEvent['client'] {

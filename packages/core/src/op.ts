@@ -1,8 +1,9 @@
 import type { ResolvedOptions } from './options.js';
 import { EventTypes as T, Reasons as R } from './taxonomy.js';
-import { clean, cleanList, keyedHash } from './redact.js';
+import { clean, cleanList } from './redact.js';
 import { oauthErrorCode } from './login-failure.js';
 import { BoundedCache } from './internal/bounded-cache.js';
+import { auditUser } from './internal/user.js';
 import type { AuditEvent, RequestFacts, TokenInfo } from './types.js';
 
 /** What core reads of oidc-provider's `ctx.oidc`. Everything is optional: it is read defensively. */
@@ -32,11 +33,7 @@ export function createOpObserver(o: ResolvedOptions, hash: (value: string) => st
     const c = str(id);
     return c === undefined ? undefined : { id: c };
   };
-  const user = (id: unknown): AuditEvent['user'] => {
-    const sub = str(id);
-    if (sub === undefined) return undefined;
-    return o.pseudonymize ? { hash: keyedHash(o.pseudonymKey!, sub) } : { id: sub };
-  };
+  const user = (id: unknown): AuditEvent['user'] => auditUser(o, { sub: id }, undefined);
   const token = (
     type: string,
     value: unknown,

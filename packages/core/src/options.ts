@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DeliveryOptions } from './delivery/queue.js';
-import { invalidOptions, type OptionIssue } from './errors.js';
+import { invalidOptions, shapeOf, type OptionIssue } from './errors.js';
+import { chainKeyId, type ChainKey } from './integrity/chain.js';
 import { compileRoutes, type RouteKind, type RouteOptions } from './classify.js';
+import { clean } from './redact.js';
 import { stdoutSink } from './sinks/stdout.js';
 import type { Sink } from './types.js';
 import { DEFAULT_ALGORITHMS, type VerifyOptions } from './verify.js';
@@ -31,9 +33,11 @@ export interface AuthtrailOptions {
     pseudonym?: string | Uint8Array;
     /**
      * Turns on the tamper-evident hash chain: every event gets `seq` and `chain` (keyed HMAC over
-     * the event and the previous hash), checked by `authtrail verify`. Env: AUTHTRAIL_CHAIN_KEY.
+     * the event and the previous hash), checked by `authtrail verify`. A key alone gets an id derived
+     * from it; to rotate, give `[{ id, key }, ...]`: the first one signs (`chain.kid` names it), the
+     * others are the older keys `authtrail verify` is also given. Env: AUTHTRAIL_CHAIN_KEY.
      */
-    chain?: string | Uint8Array;
+    chain?: string | Uint8Array | readonly { id: string; key: string | Uint8Array }[];
   };
   /** Log users as `user.hash` (keyed HMAC of the subject, needs `keys.pseudonym`) instead of `user.id`. @default false */
   pseudonymize?: boolean;
@@ -83,6 +87,14 @@ export interface AuthtrailOptions {
     /** Flush on SIGTERM, SIGINT and `beforeExit` (then let the signal take its course). @default true */
     handleSignals?: boolean;
   };
+  /**
+   * Sends the head of the hash chain (`audit.checkpoint.success`, `reason: 'anchor'`) to a second
+   * destination every `everyMs` while it moves, and at close, so that `authtrail verify --anchors`
+   * can tell a log whose newest events or runs were removed. Give a sink on another host (an HTTP
+   * collector, a file on another volume). Needs `keys.chain`.
+   * @default off; everyMs 60000
+   */
+  chainAnchor?: { sink: Sink; everyMs?: number };
   /** Bounds on untrusted input. */
   limits?: {
     /** Longer bearer tokens are not decoded (reason `token_malformed`). @default 16384 */
@@ -115,7 +127,10 @@ export interface ResolvedOptions {
   readonly fingerprintKey: Buffer;
   readonly ephemeralKey: boolean;
   readonly pseudonymKey: Buffer | undefined;
-  readonly chainKey: Buffer | undefined;
+  /** The key that signs the hash chain, and its id. */
+  readonly chainKey: ChainKey | undefined;
+  /** Where and how often the chain's head is anchored. */
+  readonly chainAnchor: { readonly sink: Sink; readonly everyMs: number } | undefined;
   readonly pseudonymize: boolean;
   readonly profile: boolean;
   readonly rolesClaim: string;
@@ -142,20 +157,12 @@ const TOP_LEVEL = new Set([
   'verify',
   'delivery',
   'limits',
+  'chainAnchor',
   'clock',
   'ids',
 ]);
 // Adapters add their own options (`auditor`, ...) and pass the rest here.
 const ADAPTER_KEYS = new Set(['auditor']);
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '...' : value);
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
-}
 
 /**
  * Validates options and fills in defaults: the only place defaults live. Throws one
@@ -167,15 +174,16 @@ export function resolveOptions(
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedOptions {
   const issues: OptionIssue[] = [];
-  const bad = (path: string, value: unknown, fix: string) =>
-    issues.push({ path, received: describe(value), fix });
+  // `choices`: the option takes one of these words, so a mistyped word is worth showing.
+  const bad = (path: string, value: unknown, fix: string, choices?: readonly string[]) =>
+    issues.push({ path, received: shapeOf(value, choices), fix });
 
   if (
     input !== undefined &&
     (input === null || typeof input !== 'object' || Array.isArray(input))
   ) {
     throw invalidOptions([
-      { path: 'options', received: describe(input), fix: 'pass an options object or nothing' },
+      { path: 'options', received: shapeOf(input), fix: 'pass an options object or nothing' },
     ]);
   }
   const o = (input ?? {}) as Record<string, unknown>;
@@ -185,9 +193,16 @@ export function resolveOptions(
     }
   }
 
-  const service = o.service ?? env.OTEL_SERVICE_NAME ?? env.npm_package_name ?? 'app';
-  if (typeof service !== 'string' || service === '')
-    bad('service', o.service, 'use a non-empty string such as "billing-api"');
+  const named: unknown = o.service ?? env.OTEL_SERVICE_NAME ?? env.npm_package_name ?? 'app';
+  // It is in every event (observer.service), so it is cleaned like every string from outside: an
+  // environment variable can carry U+2028 or a terminal escape as easily as a header can.
+  const service = clean(named, 256);
+  if (service === undefined || service === '' || (named as string).length > 256)
+    bad(
+      'service',
+      o.service,
+      'use a non-empty string of at most 256 characters such as "billing-api"',
+    );
 
   let sinks: Sink[] = [];
   if (o.sinks === undefined) sinks = [stdoutSink()];
@@ -231,8 +246,7 @@ export function resolveOptions(
     if (!buf || buf.length < 32) {
       issues.push({
         path: `keys.${name}`,
-        received:
-          typeof value === 'string' ? `a string of ${value.length} characters` : describe(value),
+        received: shapeOf(value),
         fix: 'use at least 32 bytes of secret, e.g. `openssl rand -base64 32`',
       });
       return undefined;
@@ -246,10 +260,50 @@ export function resolveOptions(
   );
   const pseudonymKey = readKey('pseudonym', keys.pseudonym);
   const chainFromEnv = keys.chain === undefined ? env.AUTHTRAIL_CHAIN_KEY : undefined;
-  const chainKey = readKey(
-    chainFromEnv !== undefined ? 'chain (from AUTHTRAIL_CHAIN_KEY)' : 'chain',
-    keys.chain ?? chainFromEnv,
-  );
+  let chainKey: ChainKey | undefined;
+  if (Array.isArray(keys.chain)) {
+    if (keys.chain.length === 0)
+      bad('keys.chain', keys.chain, 'use a key, or a list of { id, key }');
+    (keys.chain as unknown[]).forEach((entry, i) => {
+      const { id, key } = (entry ?? {}) as { id?: unknown; key?: unknown };
+      if (typeof id !== 'string' || !/^[\w.-]{1,64}$/.test(id))
+        bad(
+          `keys.chain[${i}].id`,
+          id,
+          'use 1 to 64 letters, digits, "_", "." or "-", e.g. "2026-12"',
+        );
+      const buf = readKey(`chain[${i}].key`, key);
+      if (i === 0 && buf && typeof id === 'string') chainKey = { id, key: buf };
+    });
+  } else {
+    const buf = readKey(
+      chainFromEnv !== undefined ? 'chain (from AUTHTRAIL_CHAIN_KEY)' : 'chain',
+      keys.chain ?? chainFromEnv,
+    );
+    if (buf) chainKey = { id: chainKeyId(buf), key: buf };
+  }
+  let chainAnchor: ResolvedOptions['chainAnchor'];
+  if (o.chainAnchor !== undefined) {
+    const { sink, everyMs = 60_000 } = (o.chainAnchor ?? {}) as { sink?: Sink; everyMs?: unknown };
+    if (typeof sink?.write !== 'function')
+      bad('chainAnchor.sink', sink, 'use a sink on another host, e.g. httpSink(url)');
+    if (!(Number.isInteger(everyMs) && (everyMs as number) >= 10))
+      bad('chainAnchor.everyMs', everyMs, 'use a whole number of milliseconds, at least 10');
+    if (keys.chain === undefined && chainFromEnv === undefined)
+      issues.push({
+        path: 'chainAnchor',
+        received: 'no keys.chain',
+        fix: 'set keys.chain: anchors are heads of the hash chain',
+      });
+    if (!sinks.some((s) => typeof s.chainState === 'string'))
+      issues.push({
+        path: 'chainAnchor',
+        received: 'no fileSink in sinks',
+        fix: 'add a fileSink: an anchor names the last event it wrote',
+      });
+    if (typeof sink?.write === 'function' && Number.isInteger(everyMs))
+      chainAnchor = Object.freeze({ sink, everyMs: everyMs as number });
+  }
 
   const bool = (name: string, fallback: boolean): boolean => {
     const v = o[name];
@@ -322,7 +376,7 @@ export function resolveOptions(
   ): T => {
     if (v === undefined) return fallback;
     if (allowed.includes(v as T)) return v as T;
-    bad(path, v, `use one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+    bad(path, v, `use one of ${allowed.map((a) => `'${a}'`).join(', ')}`, allowed);
     return fallback;
   };
   const delivery = Object.freeze({
@@ -376,6 +430,7 @@ export function resolveOptions(
     ephemeralKey: fingerprintKey === undefined,
     pseudonymKey,
     chainKey,
+    chainAnchor,
     pseudonymize,
     profile,
     rolesClaim,

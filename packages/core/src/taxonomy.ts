@@ -67,6 +67,8 @@ export const Reasons = {
   SERVER_ERROR: 'server_error',
   // delivery: a sink lost events (see `delivery.dropped`)
   EVENTS_DROPPED: 'events_dropped',
+  // delivery: spilled records could not be read back and were quarantined (see `delivery.quarantined`)
+  SPILL_UNREADABLE: 'spill_unreadable',
   UNKNOWN: 'unknown',
 } as const;
 

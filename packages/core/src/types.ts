@@ -30,7 +30,9 @@ export interface AuditEvent {
   http?: {
     request_id?: string;
     method: string;
+    /** The matched route template, mount prefix included, when the framework knows one. */
     route?: string;
+    /** The route template when known; else the path received, credential-like segments redacted. */
     path: string;
     query?: string;
     status: number;
@@ -38,12 +40,45 @@ export interface AuditEvent {
   };
   source?: { ip?: string; forwarded?: string[]; user_agent?: string };
   trace?: { id: string; span_id: string };
-  /** `audit.delivery.failure` only: the sink that lost events and how many. */
-  delivery?: { sink: string; dropped: number };
+  /**
+   * `audit.delivery.failure` only: the sink that lost events and how many (`reason:
+   * events_dropped`), or, with `reason: spill_unreadable`, how many spilled records could not be
+   * read back and the quarantine file they were moved to (`dropped` is then 0).
+   */
+  delivery?: { sink: string; dropped: number; quarantined?: number; quarantine_file?: string };
   /** Position in the auditor's hash chain (from 1), when `keys.chain` is set. */
   seq?: number;
   /** Hash chain link: chain id, previous event's hash (empty for the first), this event's hash. */
-  chain?: { id: string; prev: string; hash: string };
+  chain?: ChainLink;
+}
+
+/** The `chain` field of an event written with `keys.chain`. */
+export interface ChainLink {
+  /** The chain: one per auditor and process run. */
+  id: string;
+  /** The previous event's hash; empty for the first event of a chain. */
+  prev: string;
+  /** Id of the chain key that signed the event (absent in logs written before key ids). */
+  kid?: string;
+  /** First event of a chain only: which run of the log this is, and the run before it. */
+  run?: ChainRun;
+  /** A rotation checkpoint: names the head (`seq`, `prev`) without taking a place in the chain. */
+  anchor?: true;
+  /** HMAC-SHA-256 under the chain key over the event without this field, base64url. */
+  hash: string;
+}
+
+/**
+ * How a chain links to the run before it. Runs of one lineage (one state slot beside a file
+ * sink's log: one process, or one auditor, at a time) are numbered from 1.
+ */
+export interface ChainRun {
+  /** The lineage: the id of its first chain. */
+  lineage: string;
+  /** This run's number in the lineage. */
+  n: number;
+  /** The head of the previous run (absent for run 1): its chain id, last seq and last hash. */
+  after?: { id: string; seq: number; hash: string };
 }
 
 export interface TokenInfo {
@@ -75,7 +110,10 @@ export interface RequestFacts {
   method: string;
   /** Full URL path as received, query string included (`req.originalUrl`, `ctx.originalUrl`). */
   url: string;
-  /** Matched route template, e.g. `/items/:id`, when the framework knows it. */
+  /**
+   * Matched route template with its mount prefix, e.g. `/api/items/:id`, when the framework knows
+   * it. A prefix may hold values (Express's `req.baseUrl`): core redacts it like a path.
+   */
   route?: string;
   status: number;
   /** The client went away before the response was complete. */
@@ -117,13 +155,19 @@ export interface Batch {
   lines(format?: EventFormat): string;
 }
 
-/** What an auditor offers the sinks it writes to (see {@link Sink.attach}). */
+/** What an auditor offers the sinks it writes to (see {@link Sink.attach}); one host per sink. */
 export interface SinkHost {
   /**
-   * Sends an `audit.checkpoint.success` event with `reason` through every sink, in order. False
-   * when the auditor keeps no hash chain (or is closed): there is nothing to anchor.
+   * Sends an `audit.checkpoint.success` event with `reason` to this sink only, after what was
+   * recorded so far: it names the chain's head without taking a `seq`, so other sinks see no gap.
+   * False when the auditor keeps no hash chain (or is closed): there is nothing to anchor.
    */
   checkpoint(reason: 'rotation'): boolean;
+  /**
+   * The sink wrote these events (as durably as it writes). The auditor keeps its chain's head in the
+   * sink's `chainState` from them, so that its next run links to the last event written.
+   */
+  written(events: readonly AuditEvent[]): void;
 }
 
 /** Where events go. `write` may return a promise; the queue waits for it before the next batch. */
@@ -131,6 +175,11 @@ export interface Sink {
   readonly name: string;
   /** Called once by each auditor that writes to this sink. */
   attach?(host: SinkHost): void;
+  /**
+   * Where an auditor with `keys.chain` keeps the head of its run (files `<chainState>-<slot>.json`
+   * and `.lock`), so that the next run links to it. The first sink that has one is used.
+   */
+  readonly chainState?: string;
   write(batch: Batch): void | Promise<void>;
   flush?(): Promise<void>;
   close?(): Promise<void>;
@@ -162,6 +211,11 @@ export interface SinkStats {
   spilled: number;
   /** Sink writes that threw or rejected. */
   failed: number;
+  /**
+   * Spilled records that could not be read back (torn by a crash, not an event, over the 4 MiB
+   * record cap): moved to the quarantine file beside the spill file, never delivered.
+   */
+  quarantined: number;
 }
 
 /** A manual event: `type` is required; schema, id, time, outcome and observer are filled in. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuditor, fileSink, type AuditEvent } from '@authtrail/core';
@@ -51,7 +51,9 @@ test('with a hash chain each rotated-to file starts with a rotation checkpoint',
   const current = read(path);
   const previous = read(`${path}.1`);
   expect(current[0]).toMatchObject({ type: 'audit.checkpoint.success', reason: 'rotation' });
-  expect(current[0]!.seq).toBe(previous.at(-1)!.seq! + 1);
+  // It names the head without taking a seq: other sinks, which do not get it, see no gap.
+  expect(current[0]!.seq).toBe(previous.at(-1)!.seq!);
+  expect(current[0]!.chain!.anchor).toBe(true);
   expect(current[0]!.chain!.prev).toBe(previous.at(-1)!.chain!.hash);
   expect(current.at(-1)).toMatchObject({ type: 'audit.checkpoint.success', reason: 'close' });
 });
@@ -88,4 +90,26 @@ test('a file that cannot be opened is a failed write that is retried, not a cras
   auditor.record({ type: 'app.thing.success' });
   await auditor.flush();
   expect(auditor.stats()).toMatchObject({ failed: 2, retried: 1, dropped: 1 });
+});
+
+test('creates the log and every rotated-to file 0600 (an audit log names users), whatever the umask', async () => {
+  const old = process.umask(0o022);
+  try {
+    const path = join(dir(), 'audit.jsonl');
+    const auditor = createAuditor({
+      sinks: [fileSink(path, { maxBytes: 1024, maxFiles: 2 })],
+      keys: KEYS,
+      delivery,
+    });
+    for (let i = 0; i < 60; i++) {
+      auditor.record({ type: 'app.thing.success', reason: String(i) });
+      if (i % 10 === 9) await auditor.flush();
+    }
+    await auditor.close();
+    const files = [path, `${path}.1`, `${path}.2`].filter((f) => existsSync(f));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    for (const f of files) expect(statSync(f).mode & 0o777).toBe(0o600);
+  } finally {
+    process.umask(old);
+  }
 });

@@ -1,5 +1,9 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   createAuditor,
+  fileSink,
   memorySink,
   type AuditEvent,
   type AuthtrailOptions,
@@ -379,5 +383,53 @@ describe('relying-party routes', () => {
   test('matches routes case-insensitively and with a trailing slash, like Express', async () => {
     const [e] = await observe(facts({ url: '/LOGOUT/?x=1', status: 302, user: { sub: 'bob' } }));
     expect(e).toMatchObject({ type: 'authn.logout.success', user: { id: 'bob' } });
+  });
+});
+
+describe('X-Forwarded-For and the service name', () => {
+  test('reads X-Forwarded-For no further than 8 entries of 64 characters need, however long it is', async () => {
+    const eight = Array.from({ length: 8 }, (_, i) => `203.0.113.${i}`);
+    const [e] = await observe(
+      facts({
+        status: 401,
+        headers: { 'x-forwarded-for': `${eight.join(', ')}, ${'198.51.100.9, '.repeat(150_000)}` },
+      }),
+    );
+    expect(e!.source!.forwarded).toEqual(eight);
+    // 2 MiB of spaces, then an address: the header is cut before its spaces are removed.
+    const [late] = await observe(
+      facts({ status: 401, headers: { 'x-forwarded-for': `${' '.repeat(2 << 20)}198.51.100.1` } }),
+    );
+    expect(late!.source!.forwarded).toBeUndefined();
+  });
+
+  test('cleans the service name of control characters and U+2028 in every line written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'authtrail-service-'));
+    const file = join(dir, 'audit.jsonl');
+    const auditor = createAuditor({
+      sinks: [fileSink(file)],
+      keys: { fingerprint: KEY },
+      service: 'billing\u2028api\u001b[2J\u0085\u202e',
+      delivery: { handleSignals: false },
+    });
+    auditor.observe(facts({ status: 401 }));
+    auditor.record({ type: 'authn.mfa.success' });
+    await auditor.close();
+    const text = readFileSync(file, 'utf8');
+    const lines = text.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    for (const line of lines) {
+      expect(JSON.parse(line).observer.service).toBe('billingapi[2J');
+    }
+    expect(text).not.toMatch(/[\u2028\u2029\u0085\u202e]|\\u001b/);
+  });
+
+  test('refuses a service name that is empty once cleaned', () => {
+    expect(() => createAuditor({ service: '\u2028\u0007', keys: { fingerprint: KEY } })).toThrow(
+      expect.objectContaining({
+        code: 'ERR_AUTHTRAIL_INVALID_OPTIONS',
+        message: expect.stringContaining('service'),
+      }),
+    );
   });
 });

@@ -18,6 +18,11 @@ auditor.record({ reason: 'x' });
 createAuditor({ sinks: ['stdout'] });
 // @ts-expect-error routes are a preset name or an object
 createAuditor({ routes: 'keycloak' });
+// A chain key alone, or a rotation: the first signs.
+createAuditor({ keys: { chain: 'k'.repeat(32) } });
+createAuditor({ keys: { chain: [{ id: '2026-12', key: 'k'.repeat(32) }] } });
+// @ts-expect-error a key of a rotation has an id
+createAuditor({ keys: { chain: [{ key: 'k'.repeat(32) }] } });
 // @ts-expect-error outcome is one of three words
 const bad: AuditEvent['outcome'] = 'ok';
 void bad;

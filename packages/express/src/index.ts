@@ -55,7 +55,7 @@ function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
         durationMs: performance.now() - t0,
         method: req.method,
         url: req.originalUrl,
-        route: req.route?.path,
+        route: routeOf(req),
         status: res.statusCode,
         aborted: !res.writableFinished,
         headers: req.headers,
@@ -77,6 +77,30 @@ function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
     if (wait) void wait.then(() => next());
     else next();
   };
+}
+
+/**
+ * The template of the route that matched, mount prefix included (`/api` + `/orders/:id`). Express
+ * keeps the prefix in `req.baseUrl` only while the router runs: a route whose handler failed is
+ * answered after its router restored a parent's. So the prefix is the received path's leading
+ * segments, those the template does not account for; only a template of no fixed length
+ * (`*splat`, `{/:optional}`, a regular expression) takes `req.baseUrl` as it stands. Core redacts
+ * the prefix like any path: it holds values (`/tenants/acme`).
+ */
+function routeOf(req: Request): string | undefined {
+  const template: unknown = req.route?.path;
+  if (typeof template !== 'string') return undefined;
+  if (/[*?{(]/.test(template)) return req.baseUrl + template;
+  const url = req.originalUrl;
+  const q = url.search(/[?#]/);
+  let end = q === -1 ? url.length : q;
+  if (url[end - 1] === '/') end--; // Express matches '/orders/1/' to '/orders/:id'
+  // One received segment per segment of the template ('/' has none).
+  for (let i = template === '/' ? 1 : 0; i < template.length && end > 0; i++) {
+    if (template[i] === '/') end = url.lastIndexOf('/', end - 1);
+  }
+  if (end <= 0) return template;
+  return template === '/' ? url.slice(0, end) : url.slice(0, end) + template;
 }
 
 function keepSessionOnAssign(req: Request): void {

@@ -47,7 +47,7 @@ describe('@authtrail/express', () => {
         http: expect.objectContaining({
           method: 'GET',
           route: '/orders/:id',
-          path: '/orders/7',
+          path: '/orders/:id',
           query: 'expand=[redacted]',
           status: 200,
         }),

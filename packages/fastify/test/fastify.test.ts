@@ -67,8 +67,8 @@ describe('@authtrail/fastify', () => {
     await fetch(`${base}/late/2`, { headers: bearer(token) });
     await app.close();
     expect(sink.events.map((e) => [e.http?.route, e.http?.path])).toEqual([
-      ['/early/:id', '/early/1'],
-      ['/late/:id', '/late/2'],
+      ['/early/:id', '/early/:id'],
+      ['/late/:id', '/late/:id'],
     ]);
   });
 
@@ -99,7 +99,7 @@ describe('@authtrail/fastify', () => {
         http: expect.objectContaining({
           method: 'GET',
           route: '/orders/:id',
-          path: '/orders/7',
+          path: '/orders/:id',
           query: 'expand=[redacted]',
           status: 200,
         }),
@@ -144,7 +144,7 @@ describe('@authtrail/fastify', () => {
             audience: ['https://api.test'],
             token: expect.objectContaining({ verified: true, alg: 'HS256' }),
           }),
-          http: expect.objectContaining({ route: '/items/:id', path: '/items/3', status: 200 }),
+          http: expect.objectContaining({ route: '/items/:id', path: '/items/:id', status: 200 }),
         }),
       ]);
     });

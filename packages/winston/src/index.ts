@@ -2,6 +2,7 @@ import {
   formatEvent,
   invalidOptions,
   resolveFormat,
+  shapeOf,
   type EventFormat,
   type OptionIssue,
   type Sink,
@@ -54,8 +55,8 @@ export function winstonSink(logger: Logger, options: WinstonSinkOptions = {}): S
   if (isLogger && !Object.hasOwn(logger.levels, level)) {
     issues.push({
       path: 'winstonSink(logger, { level })',
-      received: JSON.stringify(level),
-      fix: `use one of the logger's levels (${Object.keys(logger.levels).join(', ')}) or add "${String(level)}" to its levels`,
+      received: shapeOf(level, Object.keys(logger.levels)),
+      fix: `use one of the logger's levels (${Object.keys(logger.levels).join(', ')}) or add yours to its levels`,
     });
   }
   let eventFormat: EventFormat = 'native';

@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent, Sink, SinkStats } from '../types.js';
 import { Reasons } from '../taxonomy.js';
+import { within } from '../internal/deadline.js';
 import { createBatch } from './batch.js';
-import { SpillFile } from './spill.js';
+import { Quarantine, SpillFile } from './spill.js';
+import { adoptOrphans, spillDir, takeSlot, type SpillSlot } from './spill-slot.js';
 
 /** What happens to an event that does not fit a sink's queue. */
 export type OverflowPolicy = 'drop' | 'spill' | 'block';
@@ -18,6 +20,26 @@ export interface LaneOptions {
   maxDelayMs: number;
 }
 
+/** Where a lane spills: its directory, and the stem of its files' names (`<service>.<n>-<sink>`). */
+export interface SpillPlace {
+  dir: string;
+  stem: string;
+}
+
+/** What a lane tells the auditor, which records it as an `audit.delivery.failure` event. */
+export interface LaneReports {
+  /** Events were dropped; told once the sink accepts again, so the report is not lost with them. */
+  dropped(sink: string, dropped: number): void;
+  /** Spilled records could not be read back and were moved to the quarantine file `path`. */
+  quarantined(sink: string, records: number, path: string): void;
+}
+
+/**
+ * After the delivery deadline of `close()`, how long writing what is left to the spill file may
+ * take before the lane gives up on it too.
+ */
+export const SPILL_MARGIN_MS = 100;
+
 export const zeroStats = (): SinkStats => ({
   enqueued: 0,
   delivered: 0,
@@ -25,7 +47,23 @@ export const zeroStats = (): SinkStats => ({
   retried: 0,
   spilled: 0,
   failed: 0,
+  quarantined: 0,
 });
+
+/** The spill files of one slot: failed batches (`head`, replayed first) and overflow (`tail`). */
+interface SlotFiles {
+  slot: SpillSlot;
+  head: SpillFile;
+  tail: SpillFile;
+}
+
+/** A batch handed to the sink and not yet answered. */
+interface Flight {
+  lines: string[];
+  fromSpill: boolean;
+  /** Given up on by `stop()`: whatever the sink answers later changes nothing. */
+  abandoned: boolean;
+}
 
 /**
  * One sink's share of delivery: its own bounded queue (events and bytes), batches, retries with
@@ -39,46 +77,65 @@ export class Lane {
   private lines: string[] = [];
   private bytes = 0;
   private draining: Promise<void> | undefined;
-  /** The spill file holds events not yet delivered: new events go there too, to keep order. */
+  /** Spill files hold events not yet delivered: new events go there too, to keep order. */
   private spilling = false;
   private unreported = 0;
   private stopping = false;
+  /** Past the deadline of `stop()`: nothing is delivered, spilled or counted by this lane again. */
+  private stopped = false;
+  private flight: Flight | undefined;
   private roomWaiters: (() => void)[] = [];
-  /** Overflow: events that arrived while the queue was full, in order. */
-  private readonly spill: SpillFile | undefined;
-  /**
-   * Events older than everything in `spill`: a batch whose write failed and what was queued behind
-   * it, or what was queued at close. Replayed first.
-   */
-  private readonly head: SpillFile | undefined;
+  /** This lane's own slot, taken when it first spills and given up when its files are read back. */
+  private own: SlotFiles | undefined;
+  /** True while `own.head` holds events: they are older than everything in `own.tail`. */
   private headActive = false;
+  /** Files of slots nobody else holds (a dead process's): replayed first, then given up. */
+  private readonly orphans: { file: SpillFile; slot?: SpillSlot }[] = [];
   /** Cuts a retry's backoff short when the lane stops. */
   private readonly abort = new AbortController();
+  private readonly lost: (events: number, error: unknown) => void;
 
   constructor(
     readonly sink: Sink,
     private readonly o: LaneOptions,
-    spillPath: string | undefined,
+    private readonly place: SpillPlace | undefined,
     private readonly onFailure: (sink: Sink, error: unknown, events: number) => void,
-    private readonly onDropsReported: (sink: string, dropped: number) => void,
+    private readonly reports: LaneReports,
   ) {
-    const lost = (events: number, error: unknown) => {
+    this.lost = (events, error) => {
       this.counters.dropped += events;
       this.unreported += events;
       onFailure(sink, error, events);
     };
-    if (spillPath !== undefined) {
-      this.spill = new SpillFile(spillPath, lost);
-      this.head = new SpillFile(spillPath.replace(/\.jsonl$/, '.head.jsonl'), lost);
-      this.headActive = this.head.recover();
-      this.spilling = this.spill.recover() || this.headActive;
-      if (this.spilling) this.start();
+    if (place !== undefined) {
+      spillDir(place.dir);
+      // What earlier processes left: replayed before anything this one records.
+      for (const slot of adoptOrphans(place.dir, place.stem)) {
+        const files = this.slotFiles(slot);
+        try {
+          files.head.recover();
+          files.tail.recover();
+        } catch (error) {
+          // A file we cannot open (permissions, a directory in its place): left for an operator,
+          // never a crash at start.
+          onFailure(sink, error, 0);
+          slot.release();
+          continue;
+        }
+        this.orphans.push({ file: files.head }, { file: files.tail, slot });
+      }
+      if (this.orphans.length > 0) {
+        this.spilling = true;
+        this.start();
+      }
     }
   }
 
-  /** Events held in memory and in the spill file. */
+  /** Events held in memory and in the spill files. */
   get depth(): number {
-    return this.events.length + (this.spill?.backlog ?? 0) + (this.head?.backlog ?? 0);
+    let n = this.events.length + (this.own ? this.own.head.backlog + this.own.tail.backlog : 0);
+    for (const { file } of this.orphans) n += file.backlog;
+    return n;
   }
 
   get full(): boolean {
@@ -114,48 +171,115 @@ export class Lane {
 
   /** Resolves when everything accepted so far was delivered (or given up under `drop`). */
   async flush(): Promise<void> {
-    while (this.draining !== undefined) await this.draining;
-    await this.spill?.settled();
+    // After stop() a write may hang forever in the sink: nothing is waited for any more.
+    while (this.draining !== undefined && !this.stopped) await this.draining;
+    await Promise.all([this.own?.head.settled(), this.own?.tail.settled()]);
   }
 
   /**
-   * Delivers what it can within `graceMs`, then stops retrying: under `spill` what is left stays in
-   * the spill file for the next process; otherwise it is dropped and counted.
+   * Delivers what it can until `deadline` (a `Date.now()` time), then stops, whatever the sink is
+   * doing: a batch still in the sink's hands, and what is queued behind it, go to the spill file
+   * under `spill` (written within {@link SPILL_MARGIN_MS} more) and are dropped and counted
+   * otherwise. A batch being replayed from a spill file stays there for the next process.
    */
-  async stop(graceMs: number): Promise<void> {
-    const grace = new AbortController();
-    await Promise.race([
-      this.flush(),
-      sleep(graceMs, undefined, { ref: false, signal: grace.signal }).catch(() => undefined),
-    ]);
-    grace.abort();
+  async stop(deadline: number): Promise<void> {
+    await within(this.flush(), deadline);
     this.stopping = true;
     this.abort.abort();
-    await this.flush();
-    const left = this.lines.splice(0);
+    // Backoffs are cut short: a lane that is not waiting on its sink ends at once.
+    await within(this.flush(), deadline);
+    this.stopped = true;
+    const flight = this.flight;
+    const left: string[] = [];
+    if (flight) {
+      flight.abandoned = true;
+      if (!flight.fromSpill) left.push(...flight.lines);
+    }
+    left.push(...this.lines.splice(0));
     this.events.length = 0;
     this.bytes = 0;
-    if (this.head) this.toHead(left);
+    if (this.place) this.toHead(left);
     else this.counters.dropped += left.length;
-    await Promise.all([this.head?.settled(), this.spill?.settled()]);
+    const own = this.own;
+    await within(
+      Promise.all([own?.head.settled(), own?.tail.settled()]),
+      Math.max(deadline, Date.now()) + SPILL_MARGIN_MS,
+    );
+    // The files stay for whoever takes the slots next (another start of this service).
+    own?.slot.release();
+    for (const { slot } of this.orphans) slot?.release();
+    this.wakeRoomWaiters();
+  }
+
+  private slotFiles(slot: SpillSlot): SlotFiles {
+    const quarantine = new Quarantine(
+      `${slot.base}.quarantine`,
+      (records, path) => {
+        this.counters.quarantined += records;
+        this.reports.quarantined(this.sink.name, records, path);
+      },
+      this.lost,
+    );
+    return {
+      slot,
+      head: new SpillFile(`${slot.base}.head.jsonl`, quarantine, this.lost),
+      tail: new SpillFile(`${slot.base}.jsonl`, quarantine, this.lost),
+    };
+  }
+
+  /** This lane's own slot, taken on first use: a second auditor or process gets another one. */
+  private ownFiles(): SlotFiles | undefined {
+    if (this.own) return this.own;
+    try {
+      this.own = this.slotFiles(takeSlot(this.place!.dir, this.place!.stem));
+    } catch (error) {
+      this.onFailure(this.sink, error, 0);
+      return undefined;
+    }
+    // A slot given up with files in it (an auditor that closed before its sink took everything).
+    try {
+      this.headActive = this.own.head.recover();
+      this.own.tail.recover();
+    } catch (error) {
+      this.onFailure(this.sink, error, 0);
+      this.own.slot.release();
+      this.own = undefined;
+    }
+    return this.own;
   }
 
   private toSpill(line: string): void {
+    if (this.stopped) {
+      this.counters.dropped++;
+      return;
+    }
     this.counters.enqueued++;
-    this.spill!.append(line);
+    const own = this.ownFiles();
+    if (own === undefined) {
+      this.counters.dropped++;
+      this.unreported++;
+      return;
+    }
+    own.tail.append(line);
     this.counters.spilled++;
   }
 
   private toHead(lines: string[]): void {
     if (lines.length === 0) return;
-    for (const line of lines) this.head!.append(line);
+    const own = this.ownFiles();
+    if (own === undefined) {
+      this.counters.dropped += lines.length;
+      this.unreported += lines.length;
+      return;
+    }
+    for (const line of lines) own.head.append(line);
     this.counters.spilled += lines.length;
     this.headActive = this.spilling = true;
   }
 
   /** Starts delivering what was accepted (called once per dispatch, so a turn's events share a batch). */
   start(): void {
-    if (this.draining !== undefined) return;
+    if (this.draining !== undefined || this.stopped) return;
     this.draining = this.drain().finally(() => {
       this.draining = undefined;
       if (!this.stopping && (this.events.length > 0 || this.spilling)) this.start();
@@ -170,7 +294,9 @@ export class Lane {
         const lines = this.lines.splice(0, n);
         for (const line of lines) this.bytes -= line.length;
         this.wakeRoomWaiters();
-        if (!(await this.deliver(take, lines, false)) && this.head) {
+        const delivered = await this.deliver(take, lines, false);
+        if (this.stopped) return;
+        if (!delivered && this.place) {
           // spill: a failed batch and everything queued behind it go to disk ahead of the overflow,
           // and are retried from there.
           this.toHead([...lines, ...this.lines.splice(0)]);
@@ -178,20 +304,49 @@ export class Lane {
           this.bytes = 0;
           this.wakeRoomWaiters();
         }
-      } else if (this.spilling && this.spill && this.head) {
-        const file = this.headActive ? this.head : this.spill;
-        const { events, lines, commit } = await file.read(this.o.maxBatch);
-        if (events.length === 0) {
-          if (await file.drained()) {
-            if (file === this.head) this.headActive = false;
-            else this.spilling = this.headActive;
-          }
-          if (!this.spilling || this.stopping) return;
-          continue;
-        }
-        if (await this.deliver(events, lines, true)) await commit();
+      } else if (this.spilling) {
+        await this.replay();
+        if (!this.spilling) return;
       } else return;
     }
+  }
+
+  /** Delivers one batch from the oldest spill file, or moves on when that file is read back. */
+  private async replay(): Promise<void> {
+    const file = this.orphans[0]?.file ?? (this.headActive ? this.own?.head : this.own?.tail);
+    if (file === undefined) {
+      this.spilling = false;
+      return;
+    }
+    try {
+      const { events, lines, commit } = await file.read(this.o.maxBatch);
+      // Stopped meanwhile: the slot may already belong to another auditor; the records stay on disk.
+      if (this.stopping) return;
+      if (events.length > 0) {
+        if ((await this.deliver(events, lines, true)) && !this.stopped) await commit();
+      } else if (await file.drained()) this.readBack(file);
+    } catch (error) {
+      // The disk failed us (not the records: those are quarantined). Retried later, never in a loop.
+      this.onFailure(this.sink, error, 0);
+      await sleep(this.o.maxDelayMs, undefined, { ref: false, signal: this.abort.signal }).catch(
+        () => undefined,
+      );
+    }
+  }
+
+  /** `file` was read back to its end and removed. */
+  private readBack(file: SpillFile): void {
+    if (this.orphans[0]?.file === file) {
+      this.orphans.shift()!.slot?.release();
+    } else if (file === this.own?.head) {
+      this.headActive = false;
+    } else if (file === this.own?.tail && !this.headActive) {
+      if (this.own.head.empty && this.own.tail.empty) {
+        this.own.slot.release();
+        this.own = undefined;
+      }
+    }
+    this.spilling = this.orphans.length > 0 || this.headActive || this.own !== undefined;
   }
 
   /**
@@ -206,20 +361,26 @@ export class Lane {
   ): Promise<boolean> {
     const batch = createBatch(events, lines);
     for (let attempt = 0; ; attempt++) {
+      const flight: Flight = { lines, fromSpill, abandoned: false };
+      this.flight = flight;
       try {
         await this.sink.write(batch);
+        if (flight.abandoned) return false;
         this.counters.delivered += events.length;
         if (this.unreported > 0) {
           const dropped = this.unreported;
           this.unreported = 0;
-          this.onDropsReported(this.sink.name, dropped);
+          this.reports.dropped(this.sink.name, dropped);
         }
         return true;
       } catch (error) {
+        if (flight.abandoned) return false;
         this.counters.failed++;
         this.onFailure(this.sink, error, events.length);
+      } finally {
+        if (this.flight === flight) this.flight = undefined;
       }
-      if (this.spill && !fromSpill) return false;
+      if (this.place && !fromSpill) return false;
       if (this.stopping || (this.o.overflow === 'drop' && attempt >= this.o.retries)) {
         if (fromSpill) return false;
         this.counters.dropped += events.length;
@@ -234,6 +395,11 @@ export class Lane {
       await sleep(delay, undefined, { ref: !fromSpill, signal: this.abort.signal }).catch(
         () => undefined,
       );
+      // Stopped during the backoff: the deadline has passed, no new attempt.
+      if (this.stopping) {
+        if (!fromSpill) this.counters.dropped += events.length;
+        return false;
+      }
     }
   }
 

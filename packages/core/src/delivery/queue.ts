@@ -1,9 +1,15 @@
 import { channel } from 'node:diagnostics_channel';
-import { join } from 'node:path';
 import type { HashChain } from '../integrity/chain.js';
 import type { AuditEvent, AuditorStats, Sink, SinkStats } from '../types.js';
-import { Lane, zeroStats, type LaneOptions } from './lane.js';
+import { within } from '../internal/deadline.js';
+import { Lane, SPILL_MARGIN_MS, zeroStats, type LaneOptions, type LaneReports } from './lane.js';
 import { serialize } from './line.js';
+
+/**
+ * How long `close()` may take beyond `closeTimeoutMs`: writing what is left to the spill file
+ * and closing the sinks, when delivering used all of the time.
+ */
+export const CLOSE_MARGIN_MS = 200;
 
 /** Published when a sink write fails: `{ sink, error, events }`. Subscribe to watch delivery. */
 export const sinkErrorChannel = channel('authtrail:sink-error');
@@ -39,18 +45,18 @@ export class DeliveryQueue {
     private readonly o: DeliveryOptions,
     private readonly chain: HashChain | undefined,
     spillName: string,
-    onDropsReported: (sink: string, dropped: number) => void,
+    reports: LaneReports,
   ) {
     const onFailure = (sink: Sink, error: unknown, events: number) => {
       if (sinkErrorChannel.hasSubscribers)
         sinkErrorChannel.publish({ sink: sink.name, error, events });
     };
     this.lanes = sinks.map((sink, i) => {
-      const spillPath =
+      const place =
         o.overflow === 'spill' && o.spillDir
-          ? join(o.spillDir, `${spillName}.${i}-${sink.name.replace(/[^\w.-]/g, '_')}.jsonl`)
+          ? { dir: o.spillDir, stem: `${spillName}.${i}-${sink.name.replace(/[^\w.-]/g, '_')}` }
           : undefined;
-      return new Lane(sink, o, spillPath, onFailure, onDropsReported);
+      return new Lane(sink, o, place, onFailure, reports);
     });
   }
 
@@ -78,6 +84,20 @@ export class DeliveryQueue {
     }
   };
 
+  /**
+   * Hands `event` to one sink only (`sinks[index]`), stamped with the chain's current head but
+   * taking no `seq` (a rotation checkpoint: the other sinks must see no gap). What is pending is
+   * linked and handed out first, so the event names the head that precedes it in that sink.
+   */
+  anchor(index: number, event: AuditEvent): void {
+    const lane = this.lanes[index];
+    if (!this.chain || !lane) return;
+    this.dispatch();
+    this.chain.anchor(event);
+    lane.accept(event, serialize(event));
+    lane.start();
+  }
+
   /** True when some sink's queue is full (`block` holds new requests back until it is not). */
   get full(): boolean {
     for (const lane of this.lanes) if (lane.full) return true;
@@ -99,12 +119,19 @@ export class DeliveryQueue {
     await Promise.all(this.lanes.map((lane) => lane.sink.flush?.()));
   }
 
-  /** Delivers what it can within `graceMs`, then closes the sinks. */
-  async close(graceMs: number): Promise<void> {
+  /**
+   * Delivers what it can until `deadline` (a `Date.now()` time), then flushes and closes the sinks.
+   * Resolves by `deadline` + {@link CLOSE_MARGIN_MS} whatever the sinks do: a sink that does not
+   * answer is left behind (what it held is spilled or counted as dropped).
+   */
+  async close(deadline: number): Promise<void> {
     this.dispatch();
-    await Promise.all(this.lanes.map((lane) => lane.stop(graceMs)));
-    await Promise.all(this.lanes.map((lane) => lane.sink.flush?.()));
-    await Promise.all(this.lanes.map((lane) => lane.sink.close?.()));
+    await Promise.all(this.lanes.map((lane) => lane.stop(deadline)));
+    // The sinks get what is left of the deadline, and at least the margin: closing a file takes
+    // a moment even when delivering used all the time.
+    const end = Math.max(deadline, Date.now()) + CLOSE_MARGIN_MS - SPILL_MARGIN_MS;
+    await within(Promise.all(this.lanes.map((lane) => lane.sink.flush?.())), end);
+    await within(Promise.all(this.lanes.map((lane) => lane.sink.close?.())), end);
   }
 
   /** Totals over every sink (each sink counts its own deliveries), and the deepest backlog. */
@@ -114,7 +141,14 @@ export class DeliveryQueue {
     let deepest = 0;
     for (const [i, lane] of this.lanes.entries()) {
       const c = lane.counters;
-      for (const k of ['delivered', 'dropped', 'retried', 'spilled', 'failed'] as const)
+      for (const k of [
+        'delivered',
+        'dropped',
+        'retried',
+        'spilled',
+        'failed',
+        'quarantined',
+      ] as const)
         total[k] += c[k];
       sinks[lane.sink.name in sinks ? `${lane.sink.name}#${i}` : lane.sink.name] = { ...c };
       deepest = Math.max(deepest, lane.depth);

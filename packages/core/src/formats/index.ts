@@ -1,4 +1,4 @@
-import { invalidOptions } from '../errors.js';
+import { invalidOptions, shapeOf } from '../errors.js';
 import type { AuditEvent } from '../types.js';
 import { compact } from './compact.js';
 import { toEcs, type EcsDocument } from './ecs.js';
@@ -59,12 +59,10 @@ export function resolveFormat(value: unknown, where: string): EventFormat {
 }
 
 function formatError(where: string, value: unknown) {
-  const received =
-    typeof value === 'string' ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
   return invalidOptions([
     {
       path: where,
-      received,
+      received: shapeOf(value, EVENT_FORMATS),
       fix: `use one of ${EVENT_FORMATS.map((f) => `'${f}'`).join(', ')}`,
     },
   ]);

@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import type { AuditEvent } from '../types.js';
+import type { AuditEvent, ChainLink, ChainRun } from '../types.js';
+import type { RunHead } from './chain-state.js';
 
 /**
  * JSON with the keys of every object sorted and undefined values left out: the exact bytes a chain
@@ -28,33 +29,96 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * The hash of a chained event: HMAC-SHA-256 under the chain key over the canonical event with
- * `chain.hash` left out (so `seq`, `chain.id` and `chain.prev` are covered), base64url.
+ * `chain.hash` left out (so `seq` and every other `chain` field are covered), base64url. A chain
+ * written before `kid`, `run` and `anchor` existed hashes the same bytes as before.
  */
 export function chainHash(key: Buffer, event: Readonly<AuditEvent>): string {
-  const link = event.chain && { id: event.chain.id, prev: event.chain.prev };
+  let link: Partial<ChainLink> | undefined;
+  if (event.chain) {
+    link = { ...event.chain };
+    delete link.hash;
+  }
   return createHmac('sha256', key)
     .update(canonicalJson({ ...event, chain: link }))
     .digest('base64url');
 }
 
 /**
+ * The id of a chain key that was given without one: a keyed hash of a constant, so it names the key
+ * without revealing anything of it (48 bits, base64url).
+ */
+export function chainKeyId(key: Buffer): string {
+  return createHmac('sha256', key).update('authtrail chain key id').digest('base64url').slice(0, 8);
+}
+
+/** A chain key and its id (`chain.kid` of the events it signs). */
+export interface ChainKey {
+  readonly id: string;
+  readonly key: Buffer;
+}
+
+/**
  * One auditor's hash chain. `link` gives each event, in delivery order, the next `seq` (from 1),
- * the chain's id and the previous event's hash (empty for the first), then its own hash.
+ * the chain's id, the key's id and the previous event's hash (empty for the first), then its own
+ * hash. The first event also carries `run`: which run of the log this is and the head of the run
+ * before it, so that `authtrail verify` can tell a missing or replayed run.
  */
 export class HashChain {
   readonly id: string;
+  /** This run's lineage and number in it. */
+  readonly place: { readonly lineage: string; readonly n: number };
   private seq = 0;
   private prev = '';
+  /** What the first event carries; cleared once it is linked. */
+  private run: ChainRun | undefined;
 
-  constructor(private readonly key: Buffer) {
+  /** @param previous the head of the run before this one, kept beside the log (see ChainState). */
+  constructor(
+    private readonly key: ChainKey,
+    previous?: RunHead,
+  ) {
     this.id = randomUUID();
+    this.place = previous
+      ? { lineage: previous.lineage, n: previous.n + 1 }
+      : { lineage: this.id, n: 1 };
+    this.run = previous
+      ? { ...this.place, after: { id: previous.id, seq: previous.seq, hash: previous.hash } }
+      : { ...this.place };
+  }
+
+  /** The last linked event's seq and hash (0 and empty before the first). */
+  get head(): { seq: number; hash: string } {
+    return { seq: this.seq, hash: this.prev };
   }
 
   link(event: AuditEvent): void {
     event.seq = ++this.seq;
-    event.chain = { id: this.id, prev: this.prev, hash: '' };
-    const hash = chainHash(this.key, event);
-    event.chain.hash = hash;
-    this.prev = hash;
+    event.chain = { id: this.id, prev: this.prev, kid: this.key.id, run: this.run, hash: '' };
+    this.run = undefined;
+    this.seal(event);
+    this.prev = event.chain.hash;
+  }
+
+  /**
+   * Stamps an event that is not part of the chain's sequence (a rotation checkpoint, which goes to
+   * one sink only, or a head sent to `chainAnchor`): it names the current head (`seq` and
+   * `chain.prev` of the last linked event) and the run, and is hashed like any other, but takes no
+   * `seq`, so the other sinks see no gap.
+   */
+  anchor(event: AuditEvent, head: { seq: number; hash: string } = this.head): void {
+    event.seq = head.seq;
+    event.chain = {
+      id: this.id,
+      prev: head.hash,
+      kid: this.key.id,
+      run: { ...this.place },
+      anchor: true,
+      hash: '',
+    };
+    this.seal(event);
+  }
+
+  private seal(event: AuditEvent): void {
+    event.chain!.hash = chainHash(this.key.key, event);
   }
 }

@@ -1,4 +1,4 @@
-import { invalidOptions, type OptionIssue } from '../errors.js';
+import { invalidOptions, shapeOf, type OptionIssue } from '../errors.js';
 import { EVENT_FORMATS, isEventFormat, type EventFormat } from '../formats/index.js';
 import type { HttpCommonOptions } from '../sinks/http.js';
 
@@ -18,7 +18,10 @@ export interface HttpTarget {
   /** The sink's name, first word of its error messages. */
   readonly name: string;
   readonly endpoint: URL;
-  /** The endpoint as error messages show it: origin and path, no query. */
+  /**
+   * The endpoint as error messages show it: scheme, host and port only. The path is the credential
+   * of some collectors (Sumo Logic, Loggly), the query often holds an API key.
+   */
   readonly shown: string;
   readonly format: EventFormat;
   readonly gzip: boolean;
@@ -56,7 +59,7 @@ export function checkOptions<T>(fn: string, options: T): OptionCheck<T> {
   if (!isObject)
     issues.push({
       path: `${fn}(url, options)`,
-      received: describe(options),
+      received: shapeOf(options),
       fix: 'use an options object',
     });
   return {
@@ -84,12 +87,20 @@ export function resolveHttp(
   const endpoint = parseUrl(check, url, spec.credentials);
   const format = o.format ?? spec.format;
   if (!isEventFormat(format))
-    issue('format', show(format), `use one of ${EVENT_FORMATS.map((f) => `'${f}'`).join(', ')}`);
+    issue(
+      'format',
+      shapeOf(format, EVENT_FORMATS),
+      `use one of ${EVENT_FORMATS.map((f) => `'${f}'`).join(', ')}`,
+    );
   if (o.gzip !== undefined && typeof o.gzip !== 'boolean')
-    issue('gzip', show(o.gzip), 'use true or false');
+    issue('gzip', shapeOf(o.gzip), 'use true or false');
   const timeoutMs = o.timeoutMs ?? 10_000;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 3_600_000)
-    issue('timeoutMs', show(timeoutMs), 'use an integer number of milliseconds from 1 to 3600000');
+    issue(
+      'timeoutMs',
+      shapeOf(timeoutMs),
+      'use an integer number of milliseconds from 1 to 3600000',
+    );
 
   const headers: Record<string, string> = { 'content-type': spec.contentType };
   const reserved = ['content-length', 'content-encoding', 'host', ...(spec.reserved ?? [])];
@@ -97,7 +108,7 @@ export function resolveHttp(
     o.headers !== undefined &&
     (o.headers === null || typeof o.headers !== 'object' || Array.isArray(o.headers))
   )
-    issue('headers', show(o.headers), 'use an object of header names to string values');
+    issue('headers', shapeOf(o.headers), 'use an object of header names to string values');
   else {
     const at = `${fn}(url, { headers })`;
     for (const [name, value] of Object.entries(o.headers ?? {})) {
@@ -118,8 +129,7 @@ export function resolveHttp(
       else if (typeof value !== 'string' || /[\r\n\0]/.test(value))
         issues.push({
           path: `${at}.${name}`,
-          received:
-            typeof value === 'string' ? 'a value with a line break or NUL' : describe(value),
+          received: typeof value === 'string' ? 'a value with a line break or NUL' : shapeOf(value),
           fix: 'use a single-line string',
         });
       else headers[lower] = value;
@@ -133,7 +143,7 @@ export function resolveHttp(
   return {
     name: spec.name,
     endpoint,
-    shown: `${endpoint.origin}${endpoint.pathname}`,
+    shown: endpoint.origin,
     format,
     gzip: o.gzip === true,
     timeoutMs,
@@ -153,9 +163,7 @@ function parseUrl(
     if (typeof value !== 'string' && !(value instanceof URL)) throw new TypeError();
     url = new URL(value);
   } catch {
-    // A malformed URL may still hold a password: shown only when it has no '@'.
-    const safe = typeof value === 'string' && !value.includes('@') && value.length <= 200;
-    check.issues.push({ path, received: safe ? JSON.stringify(value) : describe(value), fix });
+    check.issues.push({ path, received: shapeOf(value), fix });
     return undefined;
   }
   let ok = true;
@@ -185,26 +193,10 @@ export function secret(
   if (typeof value === 'string' && value !== '' && !forbidden.test(value)) return value;
   const received =
     typeof value !== 'string'
-      ? describe(value)
+      ? shapeOf(value)
       : value === ''
         ? 'an empty string'
         : 'a string with characters a header cannot carry';
   check.issue(name, received, fix);
   return undefined;
-}
-
-/** A value as a problem shows it: a string quoted and cut at 80 characters, else described. */
-export function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value).slice(0, 80) : describe(value);
-}
-
-/** A value described without showing it: its type, and its size when it may be a secret. */
-export function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (value instanceof Uint8Array) return `a ${value.constructor.name} of ${value.length} bytes`;
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return `a string of ${value.length} characters`;
-  return `${typeof value} ${String(value)}`;
 }

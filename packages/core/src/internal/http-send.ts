@@ -15,8 +15,8 @@ export interface Signing {
 }
 
 /**
- * `ERR_AUTHTRAIL_SINK_WRITE`, plus where the write went (the URL without query) and the server's
- * status (absent for network errors and timeouts).
+ * `ERR_AUTHTRAIL_SINK_WRITE`, plus where the write went (the URL's scheme, host and port: its path
+ * can be the collector's credential) and the server's status (absent for network errors and timeouts).
  */
 class SinkWriteError extends AuthtrailError {
   constructor(
@@ -28,7 +28,7 @@ class SinkWriteError extends AuthtrailError {
   }
 }
 
-/** A failed write. The message names the sink, the URL without query and why; no header or body. */
+/** A failed write. The message names the sink, the URL's origin and why; no path, header or body. */
 export function writeFailed(t: HttpTarget, why: string, status?: number): AuthtrailError {
   return new SinkWriteError(`${t.name}: POST ${t.shown} ${why}`, t.shown, status);
 }
@@ -47,8 +47,16 @@ export function requestFailed(t: HttpTarget, error: unknown, what: string): Auth
   );
 }
 
-/** One POST: gzip, signature, timeout. Resolves with a 2xx response; rejects with an error fit to publish. */
-export function sender(t: HttpTarget, sign?: Signing): (payload: string) => Promise<Response> {
+/**
+ * One POST: gzip, signature, timeout. Resolves with a 2xx response; rejects with an error fit to
+ * publish. `stop` aborts every request in flight (the sink's `close()`: the queue has given up on
+ * them, and an open request would keep the process alive until its timeout).
+ */
+export function sender(
+  t: HttpTarget,
+  sign?: Signing,
+  stop?: AbortSignal,
+): (payload: string) => Promise<Response> {
   return async (payload) => {
     let body: Buffer = Buffer.from(payload);
     // Off the event loop's thread (libuv pool): a large batch does not hold up requests.
@@ -67,7 +75,9 @@ export function sender(t: HttpTarget, sign?: Signing): (payload: string) => Prom
         body,
         // Followed, a 301/302 turns the POST into a GET without body: events lost behind a 200.
         redirect: 'manual',
-        signal: AbortSignal.timeout(t.timeoutMs),
+        signal: stop
+          ? AbortSignal.any([AbortSignal.timeout(t.timeoutMs), stop])
+          : AbortSignal.timeout(t.timeoutMs),
       });
     } catch (error) {
       throw requestFailed(t, error, 'failed');

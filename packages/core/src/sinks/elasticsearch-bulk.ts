@@ -1,4 +1,5 @@
-import { checkOptions, resolveHttp, secret, show } from '../internal/http-options.js';
+import { shapeOf } from '../errors.js';
+import { checkOptions, resolveHttp, secret } from '../internal/http-options.js';
 import { eachLine, requestFailed, sender, writeFailed } from '../internal/http-send.js';
 import type { Sink } from '../types.js';
 import type { HttpCommonOptions } from './http.js';
@@ -38,7 +39,7 @@ export function elasticsearchBulk(url: string | URL, options: ElasticsearchBulkO
   if (typeof index !== 'string' || !INDEX.test(index))
     check.issue(
       'index',
-      show(index),
+      shapeOf(index),
       'use a lowercase index or data stream name without \\ / * ? " < > | , # : or spaces, not starting with - _ + or ., e.g. "logs-authtrail-default"',
     );
   const optional = (name: 'apiKey' | 'username' | 'password', forbidden?: RegExp) =>

@@ -1,6 +1,7 @@
 import { open, rename, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { createBatch } from '../delivery/batch.js';
-import { invalidOptions, type OptionIssue } from '../errors.js';
+import { invalidOptions, shapeOf, type OptionIssue } from '../errors.js';
 import { resolveFormat, type EventFormat } from '../formats/index.js';
 import { EventTypes } from '../taxonomy.js';
 import type { AuditEvent, Batch, Sink, SinkHost } from '../types.js';
@@ -32,7 +33,8 @@ const FSYNC = ['none', 'batch', 'every'] as const;
  * interleaved by authtrail. With `maxBytes` the file rotates; when the auditor keeps a hash chain
  * (`keys.chain`), the new file starts with an `audit.checkpoint.success` event
  * (`reason: 'rotation'`) that `authtrail verify` accepts as the start of what is left once older
- * files are gone.
+ * files are gone, and the auditor keeps the head of its chain beside the log
+ * (`.<name>.chain-<slot>.json`, with a `.lock`) so that its next run links to this one.
  * @example
  * createAuditor({ sinks: [fileSink('/var/log/app/audit.jsonl', { maxBytes: 100e6, fsync: 'batch' })] });
  */
@@ -46,19 +48,19 @@ export function fileSink(
   if (!FSYNC.includes(fsync))
     issues.push({
       path: 'fileSink fsync',
-      received: String(fsync),
+      received: shapeOf(fsync, FSYNC),
       fix: "use 'none', 'batch' or 'every'",
     });
   if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes >= 1024))
     issues.push({
       path: 'fileSink maxBytes',
-      received: String(maxBytes),
+      received: shapeOf(maxBytes),
       fix: 'use a whole number of bytes, at least 1024',
     });
   if (!(Number.isInteger(maxFiles) && maxFiles >= 1 && maxFiles <= 1000))
     issues.push({
       path: 'fileSink maxFiles',
-      received: String(maxFiles),
+      received: shapeOf(maxFiles),
       fix: 'use a whole number from 1 to 1000',
     });
   if (issues.length > 0) throw invalidOptions(issues);
@@ -70,7 +72,8 @@ export function fileSink(
   let awaitingCheckpoint = false;
 
   const file = () =>
-    (handle ??= open(path, 'a').then(
+    // 0600: an audit log names users and clients; only the service's own user reads it.
+    (handle ??= open(path, 'a', 0o600).then(
       async (h) => {
         size = (await h.stat()).size;
         return h;
@@ -119,6 +122,8 @@ export function fileSink(
   return {
     name: 'file',
     path,
+    // Hidden, so that `audit.jsonl*` given to `authtrail verify` does not pick the state up.
+    chainState: join(dirname(path), `.${basename(path)}.chain`),
     attach(host) {
       hosts.push(host);
     },
@@ -136,9 +141,10 @@ export function fileSink(
         }
       }
       await append(events, events === batch.events ? batch : undefined);
+      for (const host of hosts) host.written(batch.events);
       if (maxBytes !== undefined && size >= maxBytes && !awaitingCheckpoint) {
-        // With a hash chain the auditor sends a checkpoint through every sink; this file rotates
-        // when it arrives. Without one, rotate now.
+        // With a hash chain the auditor sends a checkpoint to this sink; this file rotates when it
+        // arrives. Without one, rotate now.
         const anchored = hosts.map((host) => host.checkpoint('rotation')).some(Boolean);
         if (anchored) awaitingCheckpoint = true;
         else await rotate();

@@ -1,10 +1,9 @@
+import { shapeOf } from '../errors.js';
 import type { EventFormat } from '../formats/index.js';
 import {
   HEADER_NAME,
   checkOptions,
-  describe,
   resolveHttp,
-  show,
   type OptionCheck,
 } from '../internal/http-options.js';
 import { drain, sender, type Signing } from '../internal/http-send.js';
@@ -37,7 +36,7 @@ export interface HttpSinkOptions extends HttpCommonOptions {
  * POSTs each batch to `url` as JSON lines (or a JSON array). A non-2xx answer, a network error or
  * a timeout rejects the write with an `AuthtrailError` of code `ERR_AUTHTRAIL_SINK_WRITE`, and the
  * delivery queue retries it with backoff: the sink never retries by itself. Error messages name
- * the status and the URL, never its query, headers or body.
+ * the status and the URL's scheme and host, never its path, query, headers or body.
  * @example
  * createAuditor({
  *   sinks: [
@@ -53,7 +52,7 @@ export function httpSink(url: string | URL, options: HttpSinkOptions = {}): Sink
   const check = checkOptions('httpSink', options);
   const body = check.o.body ?? 'ndjson';
   if (body !== 'ndjson' && body !== 'array')
-    check.issue('body', show(body), "use 'ndjson' or 'array'");
+    check.issue('body', shapeOf(body, ['ndjson', 'array']), "use 'ndjson' or 'array'");
   const sign = signing(check);
   const target = resolveHttp(check, url, {
     name: 'http',
@@ -63,7 +62,8 @@ export function httpSink(url: string | URL, options: HttpSinkOptions = {}): Sink
     credentials: 'pass them in `headers` instead, e.g. { headers: { authorization: "Basic …" } }',
     reserved: sign ? [sign.header] : [],
   });
-  const send = sender(target, sign);
+  const closing = new AbortController();
+  const send = sender(target, sign, closing.signal);
   return {
     name: target.name,
     async write(batch) {
@@ -71,6 +71,9 @@ export function httpSink(url: string | URL, options: HttpSinkOptions = {}): Sink
       // Every line ends in '\n' and JSON.stringify escapes newlines inside strings: one '\n' per event.
       const payload = body === 'ndjson' ? lines : `[${lines.slice(0, -1).replaceAll('\n', ',')}]`;
       await drain(await send(payload));
+    },
+    async close() {
+      closing.abort();
     },
   };
 }
@@ -80,7 +83,7 @@ function signing(check: OptionCheck<HttpSinkOptions>): Signing | undefined {
   const { sign } = check.o;
   if (sign === undefined) return undefined;
   if (sign === null || typeof sign !== 'object') {
-    check.issue('sign', describe(sign), 'use { key, header? }');
+    check.issue('sign', shapeOf(sign), 'use { key, header? }');
     return undefined;
   }
   const { key, header = 'x-authtrail-signature' } = sign as { key?: unknown; header?: unknown };
@@ -89,14 +92,14 @@ function signing(check: OptionCheck<HttpSinkOptions>): Signing | undefined {
   if (!keyOk)
     check.issue(
       'sign: { key }',
-      bytes ? `a key of ${bytes.length} bytes` : describe(key),
+      bytes ? `a key of ${bytes.length} bytes` : shapeOf(key),
       'use at least 32 bytes of secret, e.g. `openssl rand -base64 32`',
     );
   const headerOk = typeof header === 'string' && HEADER_NAME.test(header);
   if (!headerOk)
     check.issue(
       'sign: { header }',
-      show(header),
+      shapeOf(header),
       'use a header name such as "x-authtrail-signature"',
     );
   return keyOk && headerOk ? { key: bytes, header: header.toLowerCase() } : undefined;

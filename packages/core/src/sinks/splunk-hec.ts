@@ -1,4 +1,5 @@
-import { checkOptions, resolveHttp, secret, show } from '../internal/http-options.js';
+import { shapeOf } from '../errors.js';
+import { checkOptions, resolveHttp, secret } from '../internal/http-options.js';
 import { drain, eachLine, sender } from '../internal/http-send.js';
 import type { Sink } from '../types.js';
 import type { HttpCommonOptions } from './http.js';
@@ -36,7 +37,7 @@ export function splunkHec(url: string | URL, options: SplunkHecOptions): Sink {
     const value = check.o[key];
     if (value === undefined) continue;
     if (typeof value !== 'string' || value === '')
-      check.issue(key, show(value), 'use a non-empty string or leave it out');
+      check.issue(key, shapeOf(value), 'use a non-empty string or leave it out');
     else meta += `,"${key}":${JSON.stringify(value)}`;
   }
   const target = resolveHttp(check, url, {

@@ -141,7 +141,7 @@ describe('httpSink, splunkHec and elasticsearchBulk options', () => {
     const error = thrown(() => httpSink('/audit'));
     expect(error.code).toBe('ERR_AUTHTRAIL_INVALID_OPTIONS');
     expect(error.message).toContain(
-      'httpSink(url): received "/audit"; use an absolute http(s) URL',
+      'httpSink(url): received a string of 6 characters; use an absolute http(s) URL',
     );
   });
 
@@ -273,8 +273,8 @@ describe('httpSink', () => {
     expect(auditor.stats()).toMatchObject({ delivered: 5, dropped: 0, failed: 2 });
     expect(auditor.stats().retried).toBeGreaterThan(0);
     expect(errors.map((e) => e.message)).toEqual([
-      `http: POST ${server.url}/ answered 503`,
-      `http: POST ${server.url}/ answered 503`,
+      `http: POST ${server.url} answered 503`,
+      `http: POST ${server.url} answered 503`,
     ]);
     expect(errors.map((e) => e.code)).toEqual([
       'ERR_AUTHTRAIL_SINK_WRITE',
@@ -283,7 +283,7 @@ describe('httpSink', () => {
     expect(errors[0]).toMatchObject({
       name: 'AuthtrailError',
       status: 503,
-      url: `${server.url}/`,
+      url: server.url,
     });
   });
 
@@ -296,7 +296,7 @@ describe('httpSink', () => {
     });
     expect(server.received.map((r) => r.method)).toEqual(['POST']);
     expect(errors.map((e) => e.message)).toEqual([
-      `http: POST ${server.url}/ answered 302 (redirects are not followed: configure the final URL)`,
+      `http: POST ${server.url} answered 302 (redirects are not followed: configure the final URL)`,
     ]);
     expect(errors[0]).toMatchObject({ code: 'ERR_AUTHTRAIL_SINK_WRITE', status: 302 });
   });
@@ -311,12 +311,12 @@ describe('httpSink', () => {
     });
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     expect(errors.map((e) => e.message)).toEqual([
-      `http: POST ${server.url}/slow timed out after 200 ms`,
+      `http: POST ${server.url} timed out after 200 ms`,
     ]);
     expect(errors[0]).toMatchObject({
       code: 'ERR_AUTHTRAIL_SINK_WRITE',
       status: undefined,
-      url: `${server.url}/slow`,
+      url: server.url,
     });
     expect(auditor.stats()).toMatchObject({ failed: 1, dropped: 1, delivered: 0 });
   });
@@ -432,12 +432,12 @@ describe('elasticsearchBulk', () => {
     });
     expect(auditor.stats()).toMatchObject({ failed: 1, delivered: 0, dropped: 3 });
     expect(errors.map((e) => e.message)).toEqual([
-      `elasticsearch: POST ${server.url}/audit/_bulk answered 200 with errors: 2 of 3 documents failed (first error type: mapper_parsing_exception)`,
+      `elasticsearch: POST ${server.url} answered 200 with errors: 2 of 3 documents failed (first error type: mapper_parsing_exception)`,
     ]);
     expect(errors[0]).toMatchObject({
       code: 'ERR_AUTHTRAIL_SINK_WRITE',
       status: 200,
-      url: `${server.url}/audit/_bulk`,
+      url: server.url,
     });
   });
 
@@ -499,10 +499,10 @@ describe('secrets in sink errors', () => {
       }
     });
     expect(errors.map((e) => e.message)).toEqual([
-      `http: POST ${refusing.url}/in answered 401`,
-      `http: POST ${gone.url}/in failed (ECONNREFUSED)`,
-      `splunk-hec: POST ${refusing.url}/services/collector/event answered 401`,
-      `elasticsearch: POST ${bulkErrors.url}/audit/_bulk answered 200 with errors: 1 of 1 documents failed (first error type: x)`,
+      `http: POST ${refusing.url} answered 401`,
+      `http: POST ${gone.url} failed (ECONNREFUSED)`,
+      `splunk-hec: POST ${refusing.url} answered 401`,
+      `elasticsearch: POST ${bulkErrors.url} answered 200 with errors: 1 of 1 documents failed (first error type: x)`,
     ]);
     expect(new Set(errors.map((e) => e.code))).toEqual(new Set(['ERR_AUTHTRAIL_SINK_WRITE']));
     for (const error of errors) {

@@ -1,4 +1,4 @@
-import type { AuditEvent } from '@authtrail/core';
+import { redactPath, type AuditEvent } from '@authtrail/core';
 
 interface Asymmetric {
   asymmetricMatch(other: unknown): boolean;
@@ -84,7 +84,9 @@ export function summary(event: AuditEvent): string {
     event.error?.code && `error=${event.error.code}`,
     event.user?.id && `user=${event.user.id}`,
     event.client?.id && `client=${event.client.id}`,
-    event.http && `${event.http.method} ${event.http.path} -> ${event.http.status}`,
+    // Redacted again: a listing goes to CI logs, and an array of events may come from anywhere.
+    event.http &&
+      `${event.http.method} ${redactPath(String(event.http.path), 1024, false)} -> ${event.http.status}`,
   ].filter(Boolean);
   return `${event.type}${facts.length ? `  (${facts.join(', ')})` : ''}`;
 }

@@ -1,0 +1,279 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import {
+  createAuditor,
+  fileSink,
+  memorySink,
+  type AuditEvent,
+  type AuthtrailError,
+  type AuthtrailOptions,
+  type ManualEvent,
+} from '@authtrail/core';
+
+/** The bound on one native event line the README documents (its "Hostile input" section). */
+const LINE_BOUND = 92_582;
+const FINGERPRINT = 'manual-event-fingerprint-key-0123456789';
+const PSEUDONYM = 'manual-event-pseudonym-key-0123456789ab';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'authtrail-manual-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+/**
+ * Runs `use` with an auditor writing to a real file, closes it, and returns the lines written,
+ * as bytes and parsed.
+ */
+async function written(
+  options: AuthtrailOptions,
+  use: (auditor: ReturnType<typeof createAuditor>) => void,
+): Promise<Array<{ bytes: number; event: AuditEvent }>> {
+  const path = join(dir, `audit-${++n}.jsonl`);
+  const auditor = createAuditor({
+    ...options,
+    sinks: [fileSink(path)],
+    keys: { fingerprint: FINGERPRINT, ...options.keys },
+    delivery: { handleSignals: false },
+  });
+  use(auditor);
+  await auditor.close();
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => ({ bytes: Buffer.byteLength(line), event: JSON.parse(line) as AuditEvent }));
+}
+
+/** An unsigned-looking JWT: decoded (not verified) on an API request, enough to build `user`. */
+const jwt = (claims: object) =>
+  `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
+
+describe('record(): manual events follow the rules of built events', () => {
+  test('with pseudonymize, a recorded user is logged as the same keyed hash a request gives, without the raw name, profile or e-mail', async () => {
+    // The README's failed sign-in: the "user name" typed is often a password typed in the wrong box.
+    const typed = 'Tr0ub4dor&3-typed-as-name';
+    const lines = await written(
+      { pseudonymize: true, keys: { fingerprint: FINGERPRINT, pseudonym: PSEUDONYM } },
+      (auditor) => {
+        auditor.record({
+          type: 'authn.login.failure',
+          observer: { role: 'op' },
+          reason: 'invalid_credentials',
+          user: { id: typed, name: 'Alice Example', email: 'alice@example.com', roles: ['admin'] },
+        });
+        auditor.record({ type: 'authn.login.success', user: { id: 'alice' } });
+        auditor.observe({
+          startTime: Date.now(),
+          durationMs: 1,
+          method: 'GET',
+          url: '/api',
+          status: 200,
+          headers: { authorization: `Bearer ${jwt({ sub: 'alice', exp: 4e9 })}` },
+        });
+      },
+    );
+    const [failure, manual, built] = lines.map((l) => l.event);
+    expect(failure!.user).toEqual({ hash: expect.stringMatching(/^[\w-]{22}$/), roles: ['admin'] });
+    expect(manual!.user!.hash).toBe(built!.user!.hash);
+    expect(manual!.user).toEqual({ hash: built!.user!.hash });
+    const bytes = readFileSync(join(dir, `audit-${n}.jsonl`), 'utf8');
+    for (const secret of [typed, 'Alice Example', 'alice@example.com', '"alice"'])
+      expect(bytes).not.toContain(secret);
+  });
+
+  test('without profile, a recorded user keeps id and roles and drops name and e-mail; with profile keeps them', async () => {
+    const user = { id: 'u-1', name: 'Alice', email: 'alice@example.com', login: 'alice-login' };
+    const record = (a: ReturnType<typeof createAuditor>) =>
+      a.record({ type: 'authn.mfa_enroll.success', user } as ManualEvent);
+    const [plain] = await written({}, record);
+    const [profiled] = await written({ profile: true }, record);
+    expect(plain!.event.user).toEqual({ id: 'u-1' });
+    expect(profiled!.event.user).toEqual({ id: 'u-1', name: 'Alice', email: 'alice@example.com' });
+  });
+
+  test('a key "__proto__\\u0007" is cleaned, then refused: it never replaces the prototype of what is logged', async () => {
+    const hostile = JSON.parse(
+      '{"__proto__\\u0007":{"polluted":"yes"},"ip":"192.0.2.1","nested":{"constructor\\u0000":{"prototype":{"x":1}},"prototype\\u001b":2,"ok":"kept"}}',
+    ) as Record<string, unknown>;
+    let returned: AuditEvent | undefined;
+    const [line] = await written({}, (auditor) => {
+      returned = auditor.record({ type: 'app.import.success', source: hostile } as ManualEvent);
+    });
+    for (const event of [returned!, line!.event]) {
+      const source = event.source as Record<string, unknown>;
+      expect(Object.getPrototypeOf(source)).toBe(Object.prototype);
+      expect(source.polluted).toBeUndefined();
+      expect(source).toEqual({ ip: '192.0.2.1', nested: { ok: 'kept' } });
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  test('a 10 MB nested manual payload gives one line within the documented bound', async () => {
+    // 50 keys of 64 characters, 4 levels deep, each leaf 4 strings of 1,000 three-byte characters:
+    // 10 million characters in all, and every one costs 3 bytes of JSON.
+    const level = (depth: number): unknown =>
+      depth === 0
+        ? Array.from({ length: 4 }, () => '€'.repeat(1000))
+        : Object.fromEntries(
+            Array.from({ length: 50 }, (_, i) => [
+              `${'k'.repeat(60)}${i}`.padEnd(64, '€'),
+              level(depth - 1),
+            ]),
+          );
+    const huge = level(2) as Record<string, unknown>; // 50 × 50 × 4 × 1,000 = 10,000,000
+    const lines = await written({}, (auditor) => {
+      auditor.record({
+        type: 'app.import.success',
+        reason: '€'.repeat(10_000_000),
+        oauth: huge,
+        source: huge,
+        http: huge,
+        trace: huge,
+      } as ManualEvent);
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.bytes).toBeLessThanOrEqual(LINE_BOUND);
+    // Bounded, not emptied: what fits is kept, in order.
+    expect(lines[0]!.event.reason).toBe('€'.repeat(512));
+    expect(Object.keys(lines[0]!.event.oauth!).length).toBeGreaterThan(0);
+  });
+
+  test("a recorded http.path, route and query are redacted as a request's are", async () => {
+    const token = jwt({ sub: 'alice', exp: 4e9 });
+    const [line] = await written(
+      { pseudonymize: true, keys: { pseudonym: PSEUDONYM } },
+      (auditor) => {
+        auditor.record({
+          type: 'app.password_reset.success',
+          http: {
+            method: 'POST',
+            path: `/reset-password/${token}/users/alice@example.com?code=abc#access_token=xyz`,
+            route: '/reset-password/:token',
+            query: `?code=secret-code-value&error=none`,
+            status: 200,
+            duration_ms: 1,
+          },
+        });
+      },
+    );
+    expect(line!.event.http).toEqual({
+      method: 'POST',
+      path: '/reset-password/[redacted]/users/[redacted]',
+      route: '/reset-password/:token',
+      query: 'code=[redacted]&error=none',
+      status: 200,
+      duration_ms: 1,
+    });
+  });
+
+  test('an event type that is not <category>.<action>.<outcome> throws ERR_AUTHTRAIL_INVALID_EVENT, showing a long one only by its length', async () => {
+    const auditor = createAuditor({
+      sinks: [memorySink()],
+      keys: { fingerprint: FINGERPRINT },
+      delivery: { handleSignals: false },
+    });
+    const thrown = (type: unknown) => {
+      try {
+        auditor.record({ type } as ManualEvent);
+      } catch (error) {
+        return error as AuthtrailError;
+      }
+      throw new Error('expected a throw');
+    };
+    expect(thrown('authn.login')).toMatchObject({
+      code: 'ERR_AUTHTRAIL_INVALID_EVENT',
+      message: expect.stringContaining('event type "authn.login" is not of the form'),
+    });
+    const long = thrown('x'.repeat(1_000_000));
+    expect(long.message).toContain('event type a string of 1000000 characters is not of the form');
+    expect(long.message.length).toBeLessThan(300);
+    await auditor.close();
+  });
+});
+
+describe('record(): generated hostile manual data stays data', () => {
+  // Strings of any UTF-16 code unit (controls, U+2028, lone surrogates), some long; keys that clean
+  // to `__proto__`, `constructor` or `prototype`; deep nesting and wide objects.
+  const text = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.string({
+      unit: fc.constantFrom('\u0000', '\u2028', '\ud800', '"', '€', 'a'),
+      maxLength: 3000,
+    }),
+  );
+  const key = fc.oneof(
+    text,
+    fc
+      .constantFrom('__proto__', 'constructor', 'prototype')
+      .chain((k) => fc.constantFrom(k, `${k}\u0007`, `\u0000${k}`, `${k}\u202e`)),
+  );
+  const { value } = fc.letrec<{ value: unknown }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      text,
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(tie('value'), { maxLength: 120 }),
+      fc.dictionary(key, tie('value'), { maxKeys: 60, noNullPrototype: false }),
+    ),
+  }));
+  const fields = [
+    'reason',
+    'error',
+    'user',
+    'client',
+    'oauth',
+    'session',
+    'flow',
+    'http',
+    'source',
+    'trace',
+  ];
+  // Wide and flat: 30 to 60 strings of 300 to 600 characters (some of 3 bytes each) in one field, so
+  // that the fields of one event together go well past the byte budget.
+  const wide = fc.array(
+    fc.string({ unit: fc.constantFrom('€', '"', 'a', '\u2028'), minLength: 300, maxLength: 600 }),
+    { minLength: 30, maxLength: 60 },
+  );
+  const field = fc.oneof(value, wide);
+  const manual = fc.record(Object.fromEntries(fields.map((f) => [f, field])), { requiredKeys: [] });
+
+  /** Every string in a parsed line (keys included). */
+  function* strings(v: unknown): Generator<string> {
+    if (typeof v === 'string') yield v;
+    else if (Array.isArray(v)) for (const item of v) yield* strings(item);
+    else if (v !== null && typeof v === 'object')
+      for (const [k, item] of Object.entries(v)) {
+        yield k;
+        yield* strings(item);
+      }
+  }
+
+  test('100 generated manual events: none throws, every line is within the bound, clean, and no prototype is touched', async () => {
+    const unsafe =
+      /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+    const lines = await written(
+      { pseudonymize: true, keys: { pseudonym: PSEUDONYM } },
+      (auditor) => {
+        // Sampled 20 at a time: the inputs can be several MB each.
+        for (let seed = 1; seed <= 5; seed++)
+          for (const input of fc.sample(manual, { numRuns: 20, seed }))
+            auditor.record({ type: 'app.generated.success', ...input } as ManualEvent);
+      },
+    );
+    expect(lines).toHaveLength(100);
+    // The generator reaches the budget: some lines come close to the bound.
+    expect(Math.max(...lines.map((l) => l.bytes))).toBeGreaterThan(50_000);
+    for (const { bytes, event } of lines) {
+      expect(bytes).toBeLessThanOrEqual(LINE_BOUND);
+      for (const s of strings(event)) expect(unsafe.test(s)).toBe(false);
+      expect(event.user?.id).toBeUndefined(); // pseudonymised: only a hash, if anything
+    }
+    expect(Object.prototype).not.toHaveProperty('polluted');
+    expect(Object.keys(Object.prototype)).toEqual([]);
+  });
+});
