@@ -47,17 +47,21 @@ export function requestFailed(t: HttpTarget, error: unknown, what: string): Auth
   );
 }
 
-/**
- * One POST: gzip, signature, timeout. Resolves with a 2xx response; rejects with an error fit to
- * publish. `stop` aborts every request in flight (the sink's `close()`: the queue has given up on
- * them, and an open request would keep the process alive until its timeout).
- */
-export function sender(
-  t: HttpTarget,
-  sign?: Signing,
-  stop?: AbortSignal,
-): (payload: string) => Promise<Response> {
-  return async (payload) => {
+/** What an HTTP sink sends with: `send` POSTs one body, `close` is the sink's `close()`. */
+export interface Sender {
+  /** One POST: gzip, signature, timeout. Resolves with a 2xx response; rejects with an error fit to publish. */
+  send(payload: string): Promise<Response>;
+  /**
+   * Aborts every request in flight and any sent later: the queue has given up on them by the time
+   * it closes the sink, and an open request would keep the process alive until its timeout.
+   */
+  close(): Promise<void>;
+}
+
+/** The sending half of every HTTP sink, so that each of them cancels its requests on close. */
+export function sender(t: HttpTarget, sign?: Signing): Sender {
+  const closing = new AbortController();
+  const send = async (payload: string): Promise<Response> => {
     let body: Buffer = Buffer.from(payload);
     // Off the event loop's thread (libuv pool): a large batch does not hold up requests.
     if (t.gzip) body = await gzip(body);
@@ -75,9 +79,7 @@ export function sender(
         body,
         // Followed, a 301/302 turns the POST into a GET without body: events lost behind a 200.
         redirect: 'manual',
-        signal: stop
-          ? AbortSignal.any([AbortSignal.timeout(t.timeoutMs), stop])
-          : AbortSignal.timeout(t.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(t.timeoutMs), closing.signal]),
       });
     } catch (error) {
       throw requestFailed(t, error, 'failed');
@@ -90,6 +92,12 @@ export function sender(
       `answered ${response.status}${redirect ? ' (redirects are not followed: configure the final URL)' : ''}`,
       response.status,
     );
+  };
+  return {
+    send,
+    async close() {
+      closing.abort();
+    },
   };
 }
 

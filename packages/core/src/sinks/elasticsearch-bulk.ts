@@ -76,9 +76,10 @@ export function elasticsearchBulk(url: string | URL, options: ElasticsearchBulkO
       endpoint.searchParams.set('filter_path', 'errors,items.*.status,items.*.error.type');
     },
   });
-  const send = sender(target);
+  const { send, close } = sender(target);
   return {
     name: target.name,
+    close,
     async write(batch) {
       let payload = '';
       // The event id as `_id` makes a retried batch idempotent: what the first attempt indexed

@@ -62,18 +62,15 @@ export function httpSink(url: string | URL, options: HttpSinkOptions = {}): Sink
     credentials: 'pass them in `headers` instead, e.g. { headers: { authorization: "Basic …" } }',
     reserved: sign ? [sign.header] : [],
   });
-  const closing = new AbortController();
-  const send = sender(target, sign, closing.signal);
+  const { send, close } = sender(target, sign);
   return {
     name: target.name,
+    close,
     async write(batch) {
       const lines = batch.lines(target.format);
       // Every line ends in '\n' and JSON.stringify escapes newlines inside strings: one '\n' per event.
       const payload = body === 'ndjson' ? lines : `[${lines.slice(0, -1).replaceAll('\n', ',')}]`;
       await drain(await send(payload));
-    },
-    async close() {
-      closing.abort();
     },
   };
 }

@@ -54,9 +54,10 @@ export function splunkHec(url: string | URL, options: SplunkHecOptions): Sink {
         endpoint.pathname = `${path}/services/collector/event`;
     },
   });
-  const send = sender(target);
+  const { send, close } = sender(target);
   return {
     name: target.name,
+    close,
     async write(batch) {
       let payload = '';
       for (const [event, line] of eachLine(batch, target.format)) {

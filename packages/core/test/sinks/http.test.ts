@@ -1,7 +1,10 @@
+import { spawn } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { gunzipSync } from 'node:zlib';
 import {
   createAuditor,
@@ -515,4 +518,90 @@ describe('secrets in sink errors', () => {
       for (const secret of secrets) expect(everything).not.toContain(secret);
     }
   });
+});
+
+describe('close() with a collector that accepts and never answers', () => {
+  const CLOSE_TIMEOUT_MS = 200;
+  /** What close() may take beyond closeTimeoutMs (the queue's margin), plus scheduling slack. */
+  const WITHIN_MS = CLOSE_TIMEOUT_MS + 200 + 400;
+  // The default timeoutMs (10 s): without the abort, the request would stay open that long.
+  const sinks: Record<string, (url: string) => Sink> = {
+    httpSink: (url) => httpSink(`${url}/ingest`),
+    splunkHec: (url) => splunkHec(url, { token: 'hec-token-for-tests' }),
+    elasticsearchBulk: (url) => elasticsearchBulk(url, { index: 'audit' }),
+  };
+
+  /** Takes every request, reads its body and never answers; `closed` settles when a socket closes. */
+  async function silentCollector() {
+    let requests = 0;
+    let socketClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (socketClosed = resolve));
+    const server = createServer((req) => {
+      requests++;
+      req.resume();
+    });
+    server.on('connection', (socket) => socket.once('close', socketClosed));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    servers.push({
+      close: () => {
+        server.closeAllConnections();
+        return new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    });
+    return { url: `http://127.0.0.1:${port}`, requests: () => requests, closed };
+  }
+
+  const settledWithin = (promise: Promise<void>, ms: number) =>
+    Promise.race([
+      promise.then(() => 'settled'),
+      new Promise((resolve) => setTimeout(resolve, ms, 'still pending')),
+    ]);
+
+  test.each(Object.keys(sinks))(
+    '%s: close() ends within closeTimeoutMs, counts the batch as dropped and aborts the request (the collector sees the socket close)',
+    async (kind) => {
+      const collector = await silentCollector();
+      const auditor = audit(sinks[kind]!(collector.url), {
+        closeTimeoutMs: CLOSE_TIMEOUT_MS,
+        handleSignals: false,
+      });
+      record(auditor, 3);
+      while (collector.requests() === 0) await new Promise((r) => setTimeout(r, 5));
+      const started = performance.now();
+      await auditor.close();
+      expect(performance.now() - started).toBeLessThan(WITHIN_MS);
+      expect(auditor.stats()).toMatchObject({ enqueued: 3, delivered: 0, dropped: 3 });
+      expect(await settledWithin(collector.closed, 2000)).toBe('settled');
+    },
+  );
+
+  test.each(Object.keys(sinks))(
+    '%s: a process that closed its auditor exits by itself at once (no open request keeps it alive)',
+    async (kind) => {
+      const collector = await silentCollector();
+      const child = spawn(
+        process.execPath,
+        [join(__dirname, '..', 'contract', 'http-close-exit.mjs'), kind, collector.url],
+        { stdio: ['pipe', 'pipe', 'inherit'] },
+      );
+      const exited = new Promise<{ code: number | null; afterClose: number }>((resolve) =>
+        child.once('exit', (code) => resolve({ code, afterClose: performance.now() - closedAt })),
+      );
+      let closedAt = Infinity;
+      const closedLine = new Promise((r) =>
+        createInterface({ input: child.stdout! }).once('line', r),
+      );
+      while (collector.requests() === 0) await new Promise((r) => setTimeout(r, 5));
+      child.stdin!.end('close\n');
+      expect(await closedLine).toBe('closed');
+      closedAt = performance.now();
+      // Without the abort the open request keeps the process alive for its 60 s timeout.
+      const stuck = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const { code, afterClose } = await exited;
+      clearTimeout(stuck);
+      expect(code).toBe(0);
+      expect(afterClose).toBeLessThan(1000);
+    },
+  );
 });
