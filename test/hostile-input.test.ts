@@ -14,9 +14,16 @@
 // - no decoded string holds a C0/C1 control, U+2028/2029 or a lone surrogate;
 // - no secret sent (token, signature segment, cookie values, authorization values, a token in a
 //   path segment: a JWT, percent-encoded or not, a matrix parameter, a fragment) is in the bytes.
+// Manual events (`auditor.record()`, what app code hands over) get the same properties through a
+// real auditor into a real file sink: MANUAL_RUNS * MANUAL_BATCH generated events of huge, deep,
+// wide and odd JS values, `__proto__`-like keys with control characters, long strings, lone
+// surrogates, and the secret in `http.path` / `route` / `query` and in `user` (pseudonymised).
 // Reproduce a failure with HOSTILE_SEED=<seed> (fast-check prints the seed and the path).
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, Agent, METHODS, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import express, { type ErrorRequestHandler } from 'express';
 import Koa from 'koa';
@@ -27,6 +34,7 @@ import {
   auditErrorChannel,
   bearerToken,
   createAuditor,
+  fileSink,
   memorySink,
   type Auditor,
   type MemorySink,
@@ -984,6 +992,8 @@ const observed = {
   reset: 0,
   big: 0,
   huge: 0,
+  manualEvents: 0,
+  maxManualLine: 0,
 };
 
 beforeAll(async () => {
@@ -1121,11 +1131,332 @@ describe.each(['express', 'koa', 'fastify'] as const)('hostile input through %s'
   }, 120_000);
 });
 
+// ---------------------------------------------------------------------------------------------
+// Manual events: what app code passes to record(), as hostile as a JS caller can make it.
+
+const MANUAL_RUNS = 40; // batches
+const MANUAL_BATCH = 10; // events per batch: 400 manual events
+const PSEUDONYM_KEY = 'hostile-input-pseudonym-key-0123456789ab';
+/** Bounds of a manual event's plain data (manual-event.ts; README, Hostile input). */
+const MANUAL = { depth: 5, keys: 50, items: 100, keyLength: 64, stringLength: MAX_STRING };
+
+/** Defines own enumerable properties as given: `__proto__` becomes a key, not the prototype. */
+function ownKeys(entries: readonly (readonly [string, unknown])[]): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of entries)
+    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return o;
+}
+const LONG = 'x'.repeat(MAX_STRING);
+/** Built once: values far past every bound (wide, deep, long, multi-byte). */
+const HUGE: readonly unknown[] = (() => {
+  const tree = (depth: number): unknown =>
+    depth === 0 ? LONG : ownKeys(Array.from({ length: 12 }, (_, i) => [`k${i}`, tree(depth - 1)]));
+  let deep: unknown = 'bottom';
+  for (let i = 0; i < 2000; i++) deep = { a: deep, b: [deep] };
+  return [
+    tree(5), // 12^5 strings of 512 characters
+    deep, // 2000 levels
+    ownKeys(Array.from({ length: 5000 }, (_, i) => [`key-${i}-${'k'.repeat(100)}`, LONG])),
+    Array.from({ length: 200_000 }, (_, i) => (i % 2 ? LONG : { i })),
+    '\u{1f600}'.repeat(500_000), // 4 bytes of UTF-8 each
+    '\u2028\u0000\ud800'.repeat(100_000),
+    'é'.repeat(2_000_000),
+  ];
+})();
+/** Keys that reach a prototype as they are, or once their control characters are removed. */
+const PROTO_KEYS = [
+  '__proto__',
+  '__proto__\u0007',
+  '\u0000__proto__',
+  '__pro\u001bto__',
+  '__proto__\u2028',
+  '__proto__\u200e',
+  'constructor\u0085',
+  '\u009bprototype',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  '',
+];
+const manualString = fc.oneof(
+  { weight: 4, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '\u0000\u001b[2J\u0085\u2028\u2029\u009b',
+      '\ud800',
+      'x\udfffy',
+      '\ud83d',
+      '\u202eevil',
+      '\u001b[32mOK\u001b[0m',
+      '"\\',
+      '{"__proto__":{"polluted":"yes"}}',
+    ),
+  },
+  { weight: 1, arbitrary: fc.integer({ min: 500, max: 20_000 }).map((n) => 'é\u2028'.repeat(n)) },
+);
+const manualKey = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...PROTO_KEYS) },
+  { weight: 3, arbitrary: manualString },
+  { weight: 1, arbitrary: fc.integer({ min: 65, max: 5000 }).map((n) => 'K'.repeat(n)) },
+);
+const manualScalar = fc.oneof(
+  { weight: 4, arbitrary: manualString },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom<unknown>(
+      null,
+      undefined,
+      true,
+      NaN,
+      Infinity,
+      -Infinity,
+      -0,
+      1e308,
+      10n,
+      Symbol('s'),
+      () => 'fn',
+      new Date(0),
+      new Map([['polluted', 'yes']]),
+      Object.create(null) as unknown,
+      JSON.parse('{"__proto__":{"polluted":"yes"}}') as unknown,
+    ),
+  },
+  { weight: 1, arbitrary: fc.double() },
+);
+const manualValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { maxDepth: 4, depthIdentifier: 'manual' },
+    { weight: 4, arbitrary: manualScalar },
+    { weight: 1, arbitrary: fc.array(tie('value'), { maxLength: 5 }) },
+    {
+      weight: 2,
+      arbitrary: fc.array(fc.tuple(manualKey, tie('value')), { maxLength: 5 }).map(ownKeys),
+    },
+    { weight: 1, arbitrary: fc.constantFrom(...HUGE) },
+  ),
+})).value;
+
+/**
+ * A path the app logs with the secret `c` in it, after hostile segments, in a segment of its own:
+ * a JWT, a matrix parameter, a fragment (see secretSegment), a query left in the path, or an e-mail
+ * address (redacted when pseudonymising).
+ */
+const manualPath = (c: string) =>
+  fc
+    .tuple(
+      fc.array(fc.oneof(manualString, fc.constantFrom('..', '%2F', '%zz', 'users')), {
+        maxLength: 3,
+      }),
+      fc.oneof(secretSegment(c), fc.constantFrom(`${c}@example.com`, `x?access_token=${c}`)),
+    )
+    .map(([junk, secret]) => ['', ...junk.map((j) => j.replaceAll('/', '')), secret].join('/'));
+/** What app code passes to record(): typed fields with hostile values, and fields it should not. */
+const manualInput = (c: string) =>
+  fc.record(
+    {
+      type: fc.constantFrom('app.hostile_input.success', 'authn.login.failure', 'x.y.detected'),
+      observer: fc.oneof(
+        fc.constant(undefined),
+        fc.record({ role: fc.constantFrom<unknown>('op', 'rp', 'rs', 'admin', 7) }),
+        manualValue,
+      ),
+      reason: fc.oneof(manualString, manualValue),
+      error: fc.oneof(fc.record({ code: manualString }), manualValue),
+      // pseudonymize: the subject only as its hash; without `profile` no name or e-mail.
+      user: fc.oneof(
+        fc.record(
+          {
+            id: fc.constantFrom(c, `${c}@example.com`),
+            name: fc.constant(c),
+            email: fc.constant(`${c}@example.com`),
+            password: fc.constant(c),
+            roles: fc.oneof(fc.array(manualString, { maxLength: 5 }), manualValue),
+          },
+          { requiredKeys: ['id'] },
+        ),
+        manualValue,
+      ),
+      client: manualValue,
+      oauth: manualValue,
+      session: manualValue,
+      flow: manualValue,
+      http: fc.record(
+        {
+          path: manualPath(c),
+          route: manualPath(c),
+          query: fc.constantFrom(`access_token=${c}&error=x`, `?code=${c}`, `state=${c}`),
+          method: manualString,
+          status: manualValue,
+          more: manualValue,
+        },
+        { requiredKeys: ['path'] },
+      ),
+      source: manualValue,
+      trace: manualValue,
+      // Not the app's to set: ignored.
+      schema: fc.constantFrom<unknown>(2, c),
+      id: fc.constant(c),
+      outcome: fc.constant('success'),
+      seq: manualValue,
+      chain: manualValue,
+      delivery: manualValue,
+    },
+    { requiredKeys: ['type', 'http'] },
+  );
+/** A batch of manual events with their secrets; prints as its size (values can be megabytes). */
+const manualBatch = fc
+  .array(
+    canary.chain((c) => manualInput(c).map((input) => ({ input, secret: c }))),
+    { minLength: MANUAL_BATCH, maxLength: MANUAL_BATCH },
+  )
+  .map((batch) =>
+    Object.assign(batch, { [fc.toStringMethod]: () => `${batch.length} manual events` }),
+  );
+
+/** The problems of a field's value as plain data within the manual bounds. */
+function plainProblems(v: unknown, at: string, depth = 1): string[] {
+  if (typeof v === 'string')
+    return v.length > MANUAL.stringLength ? [`${at} has ${v.length} characters`] : ok;
+  if (typeof v === 'number') return Number.isFinite(v) ? ok : [`${at} is ${v}`];
+  if (typeof v === 'boolean') return ok;
+  if (v === null || typeof v !== 'object') return [`${at} is not plain data`];
+  if (depth > MANUAL.depth) return [`${at} is nested deeper than ${MANUAL.depth} levels`];
+  if (Array.isArray(v)) {
+    if (v.length > MANUAL.items) return [`${at} has ${v.length} items`];
+    return v.flatMap((x, i) => plainProblems(x, `${at}[${i}]`, depth + 1));
+  }
+  const keys = Object.keys(v);
+  if (keys.length > MANUAL.keys) return [`${at} has ${keys.length} keys`];
+  return keys.flatMap((k) => [
+    ...(k.length > MANUAL.keyLength ? [`${at} has a key of ${k.length} characters`] : ok),
+    ...plainProblems((v as Record<string, unknown>)[k], `${at}.${k}`, depth + 1),
+  ]);
+}
+const plain: Check = (v, at) => plainProblems(v, at);
+/**
+ * Schema 1 for a manual event: the fields every event has, `user` built as a request's is, the
+ * redacted `http` strings; the app's other fields are plain data (README, Events and record()).
+ */
+const manualSchema = obj(
+  {
+    schema: oneOf([1]),
+    id: match(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+    time: match(ISO),
+    type: match(TYPE),
+    outcome: oneOf(['success', 'failure', 'detected']),
+    observer: obj({
+      role: oneOf(['rp', 'op', 'rs']),
+      service: oneOf(['hostile']),
+      instance: str,
+      adapter: oneOf(['core']),
+    }),
+  },
+  {
+    ...Object.fromEntries(
+      ['reason', 'error', 'client', 'oauth', 'session', 'flow', 'source', 'trace'].map((k) => [
+        k,
+        plain,
+      ]),
+    ),
+    user: obj({}, { hash: match(HASH), roles: list(str) }),
+    http: (v, at) =>
+      plain(v, at).concat(
+        obj({}, { path: str, route: str, query: str, method: plain, status: plain, more: plain })(
+          v,
+          at,
+        ),
+      ),
+  },
+);
+
+/** Every object of a value whose prototype is not Object's or Array's (a replaced prototype). */
+function* oddPrototypes(value: unknown, at = 'event'): Generator<string> {
+  if (value === null || typeof value !== 'object') return;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== Array.prototype) yield at;
+  for (const [k, v] of Object.entries(value)) yield* oddPrototypes(v, `${at}.${k}`);
+}
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+describe('hostile manual events through record()', () => {
+  test(`${MANUAL_RUNS * MANUAL_BATCH} generated manual events into a real file: nothing thrown, every event valid, bounded, clean, no prototype reached, no secret`, async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'authtrail-hostile-manual-')), 'audit.jsonl');
+    const auditor = createAuditor({
+      sinks: [fileSink(path)],
+      keys: { fingerprint: KEY, pseudonym: PSEUDONYM_KEY },
+      pseudonymize: true,
+      service: 'hostile',
+      delivery: { handleSignals: false },
+    });
+    let offset = 0;
+    let events = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(manualBatch, async (batch) => {
+          const failures: string[] = [];
+          let recorded = 0;
+          for (const { input } of batch) {
+            let event: unknown;
+            try {
+              event = auditor.record(input as never);
+              recorded++;
+            } catch (error) {
+              failures.push(`record() threw: ${why(error)}`);
+              continue;
+            }
+            for (const at of oddPrototypes(event)) failures.push(`${at} has another prototype`);
+          }
+          await auditor.flush();
+          const bytes = readFileSync(path).subarray(offset);
+          offset += bytes.length;
+          const text = bytes.toString();
+          const lines = text.split('\n');
+          if (lines.pop() !== '') failures.push('the last line does not end in a newline');
+          if (lines.length !== recorded)
+            failures.push(`${lines.length} lines for ${recorded} recorded events`);
+          for (const line of lines) {
+            const size = Buffer.byteLength(line) + 1;
+            observed.maxManualLine = Math.max(observed.maxManualLine, size);
+            if (size > LINE_BOUND) failures.push(`a line of ${size} bytes: ${short(line)}`);
+            const event: unknown = JSON.parse(line);
+            const problems = manualSchema(event, 'event');
+            const e = event as { type?: string; outcome?: unknown };
+            if (e.type?.slice(e.type.lastIndexOf('.') + 1) !== e.outcome)
+              problems.push(`event.outcome ${String(e.outcome)} is not the outcome of ${e.type}`);
+            for (const p of problems) failures.push(`${p}: ${short(line)}`);
+            for (const [at, s] of strings(event)) {
+              if (CONTROL.test(s))
+                failures.push(`${at} holds a control character: ${JSON.stringify(short(s))}`);
+              if (LONE_SURROGATE.test(s))
+                failures.push(`${at} holds a lone surrogate: ${JSON.stringify(short(s))}`);
+              if (at.endsWith('(key)') && FORBIDDEN_KEYS.has(s))
+                failures.push(`${at} is ${JSON.stringify(s)}`);
+            }
+          }
+          events += lines.length;
+          for (const { secret } of batch)
+            if (text.includes(secret)) failures.push(`a secret reached the file: ${secret}`);
+          if (failures.length > 0) throw new Error(failures.slice(0, 20).join('\n'));
+        }),
+        { numRuns: MANUAL_RUNS, seed: SEED, endOnFailure: true },
+      );
+    } finally {
+      await auditor.close();
+    }
+    observed.manualEvents = events;
+    expect(events).toBe(MANUAL_RUNS * MANUAL_BATCH);
+    expect(auditor.stats()).toMatchObject({ errors: 0, dropped: 0, failed: 0 });
+  }, 120_000);
+});
+
 test('no claim reached Object.prototype', () => {
   expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain('polluted');
   // For the report: how much went through, and the largest line against the bound.
   process.stdout.write(
-    `hostile input: seed ${SEED}, ${observed.requests} requests (${observed.viaSocket} over raw sockets (${observed.reset} answered by a reset), ${observed.refused} refused by Fastify's router, ${observed.big} with a header of 16 KB or more, ${observed.huge} of 1 MB or more), ${observed.events} events, largest line ${observed.maxLine} bytes, bound ${LINE_BOUND}\n`,
+    `hostile input: seed ${SEED}, ${observed.requests} requests (${observed.viaSocket} over raw sockets (${observed.reset} answered by a reset), ${observed.refused} refused by Fastify's router, ${observed.big} with a header of 16 KB or more, ${observed.huge} of 1 MB or more), ${observed.events} events, largest line ${observed.maxLine} bytes, bound ${LINE_BOUND}; ${observed.manualEvents} manual events, largest line ${observed.maxManualLine} bytes\n`,
   );
 });
