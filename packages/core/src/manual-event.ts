@@ -65,6 +65,10 @@ export function manualEvent(
   for (const key of MANUAL_FIELDS) {
     let value: unknown = input[key];
     if (value === undefined) continue;
+    // Codes are strings in every format (ECS `event.reason` and `error.code` are keywords): an app
+    // that passes something else has a bug, and its value is not logged as if it were a code.
+    if (key === 'reason' && typeof value !== 'string') continue;
+    if (key === 'error' && (!isRecord(value) || typeof value.code !== 'string')) continue;
     if (key === 'user') value = manualUser(o, value);
     const rewrite =
       key === 'http' ? (name: string, v: unknown) => redactHttp(o, name, v) : undefined;

@@ -169,6 +169,24 @@ describe('record(): manual events follow the rules of built events', () => {
     });
   });
 
+  test('a reason or error.code that is not a string is left out, as formats expect codes', async () => {
+    const lines = await written({}, (auditor) => {
+      auditor.record({
+        type: 'authn.login.failure',
+        reason: { nested: 'object' } as unknown as string,
+        error: { code: 42 } as unknown as { code: string },
+      });
+      auditor.record({
+        type: 'authn.login.failure',
+        reason: 'invalid_credentials',
+        error: { code: 'x' },
+      });
+    });
+    expect(lines[0]!.event).not.toHaveProperty('reason');
+    expect(lines[0]!.event).not.toHaveProperty('error');
+    expect(lines[1]!.event).toMatchObject({ reason: 'invalid_credentials', error: { code: 'x' } });
+  });
+
   test('an event type that is not <category>.<action>.<outcome> throws ERR_AUTHTRAIL_INVALID_EVENT, showing a long one only by its length', async () => {
     const auditor = createAuditor({
       sinks: [memorySink()],
