@@ -1,6 +1,7 @@
 // End-to-end: a real oidc-provider, a real Express relying party with express-openid-connect and
 // a real bearer-token API with express-oauth2-jwt-bearer, audited by @authtrail/express, driven
 // over HTTP on 127.0.0.1 by a scripted browser. Each test asserts the exact events written.
+import { request as httpRequest } from 'node:http';
 import type { AuditEvent } from '@authtrail/core';
 import { Browser, login } from '@authtrail/example-demo/browser.cjs';
 import {
@@ -270,6 +271,59 @@ describe('bearer-token API (express-oauth2-jwt-bearer)', () => {
       error: { code: 'insufficient_scope' },
       oauth: { scope: ['read:items'], token: { verified: true } },
     });
+  });
+});
+
+describe('secrets sent in URL paths', () => {
+  /** A raw GET, so that the request line carries exactly `target` (fetch never sends a fragment). */
+  const rawGet = (base: string, target: string, token: string) =>
+    new Promise<number>((resolve, reject) => {
+      const url = new URL(base);
+      const req = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: target,
+          headers: { authorization: `Bearer ${token}` },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+
+  test("the flow's own tokens in a path, a matrix parameter or a fragment are redacted from http.path on the RP and the API (the canary below checks every byte)", async () => {
+    await login(browser(), stack.rpUrl, { user: 'alice' });
+    const sessions = await stack.sessions();
+    const { access_token, refresh_token, id_token } = sessions[sessions.length - 1]!;
+    const mark = await stack.mark();
+    const targets = [
+      `/reset-password/${refresh_token}`,
+      `/invite/${id_token}/accept`,
+      `/api/items;jsessionid=${refresh_token}`,
+      `/callback#access_token=${access_token}`,
+    ];
+    for (const base of [stack.rpUrl, stack.apiUrl])
+      for (const target of targets) await rawGet(base, target, access_token);
+    const events = await stack.eventsSince(mark, 'rp', 'rs');
+    expect(events).toHaveLength(targets.length * 2);
+    const paths = events.map((e) => e.http?.path);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/reset-password/[redacted]',
+        '/invite/[redacted]/accept',
+        '/api/items;[redacted]',
+        '/callback',
+      ]),
+    );
+    const text = JSON.stringify(events);
+    for (const secret of [access_token, refresh_token, id_token]) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(secret!.slice(0, 24));
+    }
   });
 });
 
