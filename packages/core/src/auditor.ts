@@ -9,6 +9,7 @@ import { createObserver } from './observe.js';
 import { resolveOptions, type AuthtrailOptions, type ResolvedOptions } from './options.js';
 import { HashChain } from './integrity/chain.js';
 import { ChainState } from './integrity/chain-state.js';
+import { SealingKey } from './integrity/sealing.js';
 import { flushOnExit } from './delivery/shutdown.js';
 import { within } from './internal/deadline.js';
 import { EventTypes, Reasons } from './taxonomy.js';
@@ -58,8 +59,14 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
     );
   }
   const role = o.provider ? 'op' : 'rs';
+  // A sealed chain's key comes from its state file, read (and moved to the current epoch) now: a
+  // missing or broken one is a startup error, like a bad option.
+  const sealing = o.chainSealing
+    ? SealingKey.open(o.chainSealing, o.clock ?? Date.now, (error) => failed(error))
+    : undefined;
+  const signer = sealing ?? o.chainKey;
   // The chain's state (the head of the last run) lives beside the first sink that offers a place.
-  const stateSink = o.chainKey ? o.sinks.findIndex((s) => typeof s.chainState === 'string') : -1;
+  const stateSink = signer ? o.sinks.findIndex((s) => typeof s.chainState === 'string') : -1;
   let state: ChainState | undefined;
   let stateProblem: string | undefined;
   try {
@@ -75,7 +82,7 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
         'cannot link this run to the one before it.',
       { code: 'AUTHTRAIL_CHAIN_STATE' },
     );
-  const chain = o.chainKey ? new HashChain(o.chainKey, state?.previous) : undefined;
+  const chain = signer ? new HashChain(signer, state?.previous) : undefined;
   const queue = new DeliveryQueue(o.sinks, o.delivery, chain, o.service.replace(/[^\w.-]/g, '_'), {
     dropped(sink, dropped) {
       // Told once the sink accepts again, so the report itself is not lost with the events.
@@ -174,8 +181,9 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
       }
       closed = true;
       // The last link of a chain: without it, `authtrail verify` reports the log as truncated.
-      if (o.chainKey) push(checkpointEvent('close'));
+      if (chain) push(checkpointEvent('close'));
       await queue.close(until);
+      sealing?.stop();
       if (state) {
         await within(state.settle(), until);
         state.release();

@@ -3,6 +3,8 @@ export type AuthtrailErrorCode =
   | 'ERR_AUTHTRAIL_INVALID_OPTIONS'
   | 'ERR_AUTHTRAIL_INVALID_EVENT'
   | 'ERR_AUTHTRAIL_CLOSED'
+  /** `keys.chain: { sealing }`: the sealing state file is missing, corrupt, open to others or not writable. */
+  | 'ERR_AUTHTRAIL_SEALING_STATE'
   /** An HTTP sink's write failed; the error adds `url` (scheme, host, port) and `status` (if answered). */
   | 'ERR_AUTHTRAIL_SINK_WRITE';
 

@@ -47,6 +47,15 @@ export {
   type ChainVerifierOptions,
 } from './integrity/verify-chain.js';
 export { chainKeyId, type ChainKey } from './integrity/chain.js';
+export {
+  DEFAULT_EPOCH_MS,
+  MAX_EPOCH_MS,
+  MIN_EPOCH_MS,
+  formatSeed,
+  parseSeed,
+  setupSealing,
+  type SealingSeed,
+} from './integrity/sealing.js';
 export type {
   AuditEvent,
   AuditorStats,

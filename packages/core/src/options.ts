@@ -36,8 +36,15 @@ export interface AuthtrailOptions {
      * the event and the previous hash), checked by `authtrail verify`. A key alone gets an id derived
      * from it; to rotate, give `[{ id, key }, ...]`: the first one signs (`chain.kid` names it), the
      * others are the older keys `authtrail verify` is also given. Env: AUTHTRAIL_CHAIN_KEY.
+     * `{ sealing: path }` seals the chain forward-securely instead: the key comes from the state
+     * file that `authtrail keys --setup <path>` made, and moves on (and the old one is erased)
+     * every epoch; `authtrail verify --seed-file` checks it with the seed printed at setup.
      */
-    chain?: string | Uint8Array | readonly { id: string; key: string | Uint8Array }[];
+    chain?:
+      | string
+      | Uint8Array
+      | readonly { id: string; key: string | Uint8Array }[]
+      | { sealing: string };
   };
   /** Log users as `user.hash` (keyed HMAC of the subject, needs `keys.pseudonym`) instead of `user.id`. @default false */
   pseudonymize?: boolean;
@@ -104,7 +111,8 @@ export interface AuthtrailOptions {
   };
   /**
    * For tests: the time of every event, in Unix milliseconds, asked once per event as it is
-   * queued. It replaces the request's arrival time, so events are reproducible.
+   * queued. It replaces the request's arrival time, so events are reproducible. A sealed chain
+   * (`keys.chain: { sealing }`) also takes its epoch from it.
    * @default each event keeps the time the request arrived (or was recorded)
    */
   clock?: () => number;
@@ -129,6 +137,8 @@ export interface ResolvedOptions {
   readonly pseudonymKey: Buffer | undefined;
   /** The key that signs the hash chain, and its id. */
   readonly chainKey: ChainKey | undefined;
+  /** The sealing state file, when the chain is sealed (`keys.chain: { sealing }`) instead. */
+  readonly chainSealing: string | undefined;
   /** Where and how often the chain's head is anchored. */
   readonly chainAnchor: { readonly sink: Sink; readonly everyMs: number } | undefined;
   readonly pseudonymize: boolean;
@@ -261,7 +271,23 @@ export function resolveOptions(
   const pseudonymKey = readKey('pseudonym', keys.pseudonym);
   const chainFromEnv = keys.chain === undefined ? env.AUTHTRAIL_CHAIN_KEY : undefined;
   let chainKey: ChainKey | undefined;
-  if (Array.isArray(keys.chain)) {
+  let chainSealing: string | undefined;
+  const sealed = keys.chain as { sealing?: unknown } | undefined;
+  if (
+    typeof sealed === 'object' &&
+    sealed !== null &&
+    !Array.isArray(sealed) &&
+    !(sealed instanceof Uint8Array)
+  ) {
+    // Read when the auditor is made (a resource, like the log): here only its shape.
+    if (typeof sealed.sealing === 'string' && sealed.sealing !== '') chainSealing = sealed.sealing;
+    else
+      bad(
+        'keys.chain.sealing',
+        sealed.sealing,
+        'use the path of the state file made by `authtrail keys --setup <path>`',
+      );
+  } else if (Array.isArray(keys.chain)) {
     if (keys.chain.length === 0)
       bad('keys.chain', keys.chain, 'use a key, or a list of { id, key }');
     (keys.chain as unknown[]).forEach((entry, i) => {
@@ -430,6 +456,7 @@ export function resolveOptions(
     ephemeralKey: fingerprintKey === undefined,
     pseudonymKey,
     chainKey,
+    chainSealing,
     chainAnchor,
     pseudonymize,
     profile,

@@ -60,6 +60,17 @@ export interface ChainLink {
   prev: string;
   /** Id of the chain key that signed the event (absent in logs written before key ids). */
   kid?: string;
+  /**
+   * Sealed chains only (`keys.chain: { sealing }`): the epoch whose key signed the event. `kid`
+   * then names the seal, and `authtrail verify --seed-file` derives that epoch's key.
+   */
+  epoch?: number;
+  /**
+   * Sealed chains only, on the first event after an epoch ended: a MAC under the ended epoch's key
+   * over `prev`, made before that key was erased. Nobody can make it later, so the events before it
+   * cannot be sealed again in a later epoch.
+   */
+  seal?: string;
   /** First event of a chain only: which run of the log this is, and the run before it. */
   run?: ChainRun;
   /** A rotation checkpoint: names the head (`seq`, `prev`) without taking a place in the chain. */

@@ -23,6 +23,10 @@ createAuditor({ keys: { chain: 'k'.repeat(32) } });
 createAuditor({ keys: { chain: [{ id: '2026-12', key: 'k'.repeat(32) }] } });
 // @ts-expect-error a key of a rotation has an id
 createAuditor({ keys: { chain: [{ key: 'k'.repeat(32) }] } });
+// A sealed chain: the state file made by `authtrail keys --setup`.
+createAuditor({ keys: { chain: { sealing: '/var/lib/app/authtrail.seal' } } });
+// @ts-expect-error the sealing state is a path
+createAuditor({ keys: { chain: { sealing: true } } });
 // @ts-expect-error outcome is one of three words
 const bad: AuditEvent['outcome'] = 'ok';
 void bad;

@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { AuditEvent, ChainLink, ChainRun } from '../types.js';
 import type { RunHead } from './chain-state.js';
+import { epochSeal } from './sealing.js';
 
 /**
  * JSON with the keys of every object sorted and undefined values left out: the exact bytes a chain
@@ -58,6 +59,16 @@ export interface ChainKey {
 }
 
 /**
+ * What signs a chain: asked for the key at each event. A fixed key, or a sealing key whose key
+ * moves on per epoch (then `epoch` is set and goes into `chain.epoch`).
+ */
+export interface ChainSigner {
+  current(): { readonly id: string; readonly key: Buffer; readonly epoch?: number };
+  /** Sealing only: `beforeErase` is told each epoch's key just before it is erased. */
+  watch?(beforeErase: (key: Buffer, epoch: number) => void): void;
+}
+
+/**
  * One auditor's hash chain. `link` gives each event, in delivery order, the next `seq` (from 1),
  * the chain's id, the key's id and the previous event's hash (empty for the first), then its own
  * hash. The first event also carries `run`: which run of the log this is and the head of the run
@@ -71,12 +82,22 @@ export class HashChain {
   private prev = '';
   /** What the first event carries; cleared once it is linked. */
   private run: ChainRun | undefined;
+  /** Sealing: the seal of the epoch of the last linked event, made as its key was erased. */
+  private seal: string | undefined;
 
-  /** @param previous the head of the run before this one, kept beside the log (see ChainState). */
-  constructor(
-    private readonly key: ChainKey,
-    previous?: RunHead,
-  ) {
+  private readonly signer: ChainSigner;
+
+  /**
+   * @param key a fixed key, or a signer (sealing) asked at each event
+   * @param previous the head of the run before this one, kept beside the log (see ChainState).
+   */
+  constructor(key: ChainKey | ChainSigner, previous?: RunHead) {
+    this.signer = 'current' in key ? key : { current: () => key };
+    // The first event after an epoch ends carries that epoch's seal: made now, while its key exists,
+    // over the chain's last event (once, however many epochs pass before the next event).
+    this.signer.watch?.((epochKey) => {
+      if (this.seq > 0) this.seal ??= epochSeal(epochKey, this.prev);
+    });
     this.id = randomUUID();
     this.place = previous
       ? { lineage: previous.lineage, n: previous.n + 1 }
@@ -92,10 +113,20 @@ export class HashChain {
   }
 
   link(event: AuditEvent): void {
+    const { id: kid, key, epoch } = this.signer.current();
     event.seq = ++this.seq;
-    event.chain = { id: this.id, prev: this.prev, kid: this.key.id, run: this.run, hash: '' };
+    event.chain = {
+      id: this.id,
+      prev: this.prev,
+      kid,
+      epoch,
+      seal: this.seal,
+      run: this.run,
+      hash: '',
+    };
     this.run = undefined;
-    this.seal(event);
+    this.seal = undefined;
+    event.chain.hash = chainHash(key, event);
     this.prev = event.chain.hash;
   }
 
@@ -106,19 +137,17 @@ export class HashChain {
    * `seq`, so the other sinks see no gap.
    */
   anchor(event: AuditEvent, head: { seq: number; hash: string } = this.head): void {
+    const { id: kid, key, epoch } = this.signer.current();
     event.seq = head.seq;
     event.chain = {
       id: this.id,
       prev: head.hash,
-      kid: this.key.id,
+      kid,
+      epoch,
       run: { ...this.place },
       anchor: true,
       hash: '',
     };
-    this.seal(event);
-  }
-
-  private seal(event: AuditEvent): void {
-    event.chain!.hash = chainHash(this.key.key, event);
+    event.chain.hash = chainHash(key, event);
   }
 }

@@ -3,6 +3,7 @@ import { newEvent } from '../event.js';
 import { EventTypes } from '../taxonomy.js';
 import type { AuditEvent, ChainRun } from '../types.js';
 import { chainHash, chainKeyId, type ChainKey } from './chain.js';
+import { SeedKeys, epochSeal, type SealingSeed } from './sealing.js';
 
 /** What can be wrong with a chained log. */
 export type ChainProblemKind =
@@ -16,6 +17,8 @@ export interface ChainProblem {
   /** The chain and position concerned, when the line could be read. */
   chain?: string;
   seq?: number;
+  /** The sealing epoch the line claims, for a sealed chain. */
+  epoch?: number;
   message: string;
 }
 
@@ -51,6 +54,12 @@ export interface ChainVerifierOptions {
    * An older run is never accepted open: the run after it names where it ended. @default false
    */
   allowOpen?: boolean;
+  /**
+   * Seeds of sealed chains (`keys.chain: { sealing }`, printed by `authtrail keys --setup`): the
+   * key of each epoch is derived from them. Sealed events are checked with these only, never with
+   * `keys`.
+   */
+  seeds?: readonly SealingSeed[];
 }
 
 interface Entry {
@@ -68,6 +77,12 @@ interface Entry {
   /** The first chained line of its file: the only place a rotation checkpoint may start a chain. */
   fileStart: boolean;
   run?: ChainRun;
+  /** Sealed chains: the epoch, key id and epoch seal the event carries. */
+  epoch?: number;
+  kid?: string;
+  seal?: string;
+  /** Sealed chains: the event's time, Unix ms. */
+  time?: number;
 }
 
 type Found = ChainProblem & { order: number };
@@ -117,6 +132,7 @@ export class ChainVerifier {
   private readonly chains = new Map<string, Entry[]>();
   private readonly problems: Found[] = [];
   private readonly keys = new Map<string, Buffer>();
+  private readonly seeds = new Map<string, SeedKeys>();
   private order = 0;
   private events = 0;
   private file: string | undefined;
@@ -149,6 +165,7 @@ export class ChainVerifier {
       this.keys.set(chainKeyId(bytes), bytes);
       if (!Buffer.isBuffer(key)) this.keys.set(key.id, bytes);
     }
+    for (const seed of options.seeds ?? []) this.seeds.set(seed.id, new SeedKeys(seed));
   }
 
   /** One line of a log. `partial`: the line is the file's last and has no newline after it. */
@@ -178,6 +195,10 @@ export class ChainVerifier {
       anchor: checkpoint && event.reason === 'rotation' && chain.anchor === true,
       fileStart: this.fileStart,
       run: event.seq === 1 && chain.anchor !== true ? chain.run : undefined,
+      epoch: chain.epoch,
+      kid: chain.kid,
+      seal: chain.seal,
+      time: chain.epoch === undefined ? undefined : Date.parse(event.time),
     });
   }
 
@@ -254,7 +275,11 @@ export class ChainVerifier {
     }
     this.fileStart = !this.chainedInFile;
     chained?.();
-    const ids = { chain: chain.id, seq: event.seq };
+    const ids = {
+      chain: chain.id,
+      seq: event.seq,
+      epoch: Number.isSafeInteger(chain.epoch) ? chain.epoch : undefined,
+    };
     // The hash covers the parsed event; readers that keep the first of two equal keys (Splunk, many
     // SIEMs) would see another one. Only the exact line authtrail writes is accepted.
     if (!schemaOrder(event) || serialize(event) !== text + '\n') {
@@ -278,7 +303,8 @@ export class ChainVerifier {
 
   /** Why the event's hash does not hold, or undefined when it does. */
   private checkHash(event: AuditEvent): string | undefined {
-    const { kid, hash } = event.chain!;
+    const { kid, hash, epoch } = event.chain!;
+    if (epoch !== undefined) return this.checkSealed(event);
     const named = kid === undefined ? undefined : this.keys.get(kid);
     if (named !== undefined)
       return chainHash(named, event) === hash
@@ -289,6 +315,22 @@ export class ChainVerifier {
     return kid === undefined
       ? 'the event does not match its hash: it was altered (or the key is wrong)'
       : `the event was signed with key id "${kid}", which is not among the keys given (or it was altered)`;
+  }
+
+  /** A sealed event: its hash under its epoch's key, derived from the seed its `kid` names. */
+  private checkSealed(event: AuditEvent): string | undefined {
+    const { kid, hash, epoch } = event.chain!;
+    const seeds = kid === undefined ? undefined : this.seeds.get(kid);
+    if (!seeds)
+      return `the event is sealed with key id "${kid}", and no seed for it was given (--seed-file), or it was altered`;
+    // Bounded before any key is derived: a forged epoch costs nothing.
+    if (!Number.isSafeInteger(epoch) || epoch! < 0)
+      return "the event's sealing epoch is not a whole number: it was altered";
+    if (epoch! > seeds.maxEpoch)
+      return `the event claims sealing epoch ${epoch}, which has not begun: it was altered`;
+    if (chainHash(seeds.keyAt(epoch!), event) !== hash)
+      return `the event does not match its hash under the key of epoch ${epoch}: it was altered (or the seed is wrong)`;
+    return undefined;
   }
 
   report(): ChainReport {
@@ -326,8 +368,8 @@ export class ChainVerifier {
     const result: ChainReport = { ok: problem === undefined, events: this.events, chains };
     if (this.anchors.length > 0) result.anchors = this.anchors.length;
     if (problem) {
-      const { kind, file, line, chain, seq, message } = problem;
-      result.problem = { kind, file, line, chain, seq, message };
+      const { kind, file, line, chain, seq, epoch, message } = problem;
+      result.problem = { kind, file, line, chain, seq, epoch, message };
     }
     return result;
   }
@@ -387,6 +429,8 @@ export class ChainVerifier {
     const seen = new Map<number, Entry>();
     let expected = 1;
     let prevHash = '';
+    /** The member before `e` in the sequence, when it is present (for the epoch seals). */
+    let before: Entry | undefined;
     for (const [i, e] of entries.entries()) {
       const at = this.at(e, id);
       if (e.anchor) {
@@ -466,10 +510,54 @@ export class ChainVerifier {
         );
         return false;
       }
+      const unsealed = this.epochProblem(before, e);
+      if (unsealed) {
+        this.problems.push({ ...at, epoch: e.epoch, kind: 'modified', message: unsealed });
+        return false;
+      }
+      before = e;
       expected = e.seq + 1;
       prevHash = e.hash;
     }
     return true;
+  }
+
+  /**
+   * Sealed chains: where the epoch moves on, the event must carry the seal of the epoch before it
+   * (a MAC under that epoch's key over the last event's hash), made before that key was erased. So
+   * events of an earlier epoch cannot be sealed again under a later key, which is the only key
+   * someone who took the host later holds.
+   */
+  private epochProblem(before: Entry | undefined, e: Entry): string | undefined {
+    if (!before) return this.startProblem(e);
+    if ((before.epoch === undefined) !== (e.epoch === undefined))
+      return 'the chain goes from sealed to unsealed events or back: it was altered';
+    if (before.epoch === undefined || e.epoch === undefined || e.epoch === before.epoch) return;
+    if (e.epoch < before.epoch)
+      return `sealing epoch ${e.epoch} follows epoch ${before.epoch}: epochs never go back, it was altered`;
+    const seeds = this.seeds.get(before.kid ?? '');
+    if (seeds && e.seal === epochSeal(seeds.keyAt(before.epoch), e.prev)) return undefined;
+    return (
+      `epoch ${before.epoch} ends here without its seal: the events before were sealed again ` +
+      `in a later epoch (by someone holding a later epoch's key), or altered`
+    );
+  }
+
+  /**
+   * The first event present of a sealed chain. With the seals, the one way left to seal earlier
+   * events again is a whole chain at once, from its start, under a later key: its first event's
+   * time then lies before that epoch began. An event is linked a little after its time (when its
+   * request ends), so one epoch of lag is allowed.
+   */
+  private startProblem(e: Entry): string | undefined {
+    const seeds = e.epoch === undefined ? undefined : this.seeds.get(e.kid ?? '');
+    if (!seeds) return undefined;
+    const { start, epochMs } = seeds.seed;
+    if (e.time! >= start + (e.epoch! - 1) * epochMs) return undefined;
+    return (
+      `the chain's first event is sealed in epoch ${e.epoch}, more than one epoch after its time: ` +
+      "the chain was sealed again later, by someone holding a later epoch's key (or the writer's clock went back)"
+    );
   }
 
   /**

@@ -84,6 +84,11 @@ function alive(lock: string, content: string): boolean {
   // Our own pid: a container restarts its app under the same pid, so only the locks this process
   // took are live.
   if (pid === process.pid) return held.get(lock) === m[2];
+  return processAlive(pid);
+}
+
+/** Whether a process of this pid runs on this host (one we may not signal runs too). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
