@@ -90,18 +90,19 @@ function manualUser(o: ResolvedOptions, value: unknown): AuditEvent['user'] {
 /** A field of `http` as built events have it: `path`, `route` and `query` redacted, never as given. */
 function redactHttp(o: ResolvedOptions, name: string, value: unknown): unknown {
   if (typeof value !== 'string') return value;
-  if (name === 'route') return redactPath(value, 256, o.pseudonymize);
   if (name === 'query')
     // Cut first: the redacted query keeps at most 1024 characters of far fewer parameters.
     return redactQuery(value.slice(value.startsWith('?') ? 1 : 0, 4096), o.queryAllowList, 1024);
-  if (name !== 'path') return value;
+  if (name !== 'path' && name !== 'route') return value;
+  const max = name === 'path' ? 1024 : 256;
   // One character more than is kept, so redactPath knows the path was cut (and drops its cut end).
-  let path = value.length > 1025 ? value.slice(0, 1025) : value;
+  let path = value.length > max + 1 ? value.slice(0, max + 1) : value;
+  // App code may hand over a whole request target as either: its query and fragment are not a path.
   for (const end of ['#', '?']) {
     const at = path.indexOf(end);
     if (at !== -1) path = path.slice(0, at);
   }
-  return redactPath(path, 1024, o.pseudonymize);
+  return redactPath(path, max, o.pseudonymize);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -151,7 +151,7 @@ describe('record(): manual events follow the rules of built events', () => {
           http: {
             method: 'POST',
             path: `/reset-password/${token}/users/alice@example.com?code=abc#access_token=xyz`,
-            route: '/reset-password/:token',
+            route: '/reset-password/:token?access_token=cna_TDlibYSBVxfuCYBV_ZjCzm',
             query: `?code=secret-code-value&error=none`,
             status: 200,
             duration_ms: 1,
