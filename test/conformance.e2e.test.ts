@@ -60,7 +60,7 @@ function listen(server: Server): Promise<string> {
 
 async function startExpress(options: AuthtrailOptions): Promise<Api> {
   const sink = memorySink();
-  const auditor = createAuditor({ ...options, sinks: [sink] }, 'express');
+  const auditor = createAuditor({ ...options, sinks: [sink] });
   const app = express();
   app.use(expressAuthtrail({ auditor }));
   const jwt = bearerAuth({
@@ -89,7 +89,7 @@ async function startExpress(options: AuthtrailOptions): Promise<Api> {
 
 async function startKoa(options: AuthtrailOptions, pem: string): Promise<Api> {
   const sink = memorySink();
-  const auditor = createAuditor({ ...options, sinks: [sink] }, 'koa');
+  const auditor = createAuditor({ ...options, sinks: [sink] });
   const app = new Koa();
   app.use(koaAuthtrail({ auditor }));
   app.use(async (ctx, next) => {
@@ -132,7 +132,7 @@ async function startKoa(options: AuthtrailOptions, pem: string): Promise<Api> {
 
 async function startFastify(options: AuthtrailOptions, pem: string): Promise<Api> {
   const sink = memorySink();
-  const auditor = createAuditor({ ...options, sinks: [sink] }, 'fastify');
+  const auditor = createAuditor({ ...options, sinks: [sink] });
   const app: FastifyInstance = Fastify();
   await app.register(fastifyAuthtrail, { auditor });
   await app.register(fastifyJwt, {

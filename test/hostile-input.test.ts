@@ -677,7 +677,7 @@ function expected(adapter: AdapterName, r: HostileRequest, auditor: Auditor): Ex
     else if (path === '/private') status = hasBearer(auth) ? 200 : 401;
   }
   const event =
-    auditor.routeKind(r.target) !== undefined ||
+    auditor.attach(adapter).routeKind(r.target) !== undefined ||
     bearerToken(auth) !== undefined ||
     status === 401 ||
     status === 403;
@@ -707,17 +707,14 @@ interface App {
   close(): Promise<void>;
 }
 
-function auditorFor(adapter: AdapterName) {
+function auditorFor() {
   const sink = memorySink();
-  const auditor = createAuditor(
-    {
-      sinks: [sink],
-      keys: { fingerprint: KEY },
-      service: 'hostile',
-      delivery: { handleSignals: false },
-    },
-    adapter,
-  );
+  const auditor = createAuditor({
+    sinks: [sink],
+    keys: { fingerprint: KEY },
+    service: 'hostile',
+    delivery: { handleSignals: false },
+  });
   return { sink, auditor };
 }
 
@@ -734,7 +731,7 @@ const closeServer = (server: Server) =>
   });
 
 async function startExpress(): Promise<App> {
-  const { sink, auditor } = auditorFor('express');
+  const { sink, auditor } = auditorFor();
   const errors: unknown[] = [];
   const app = express();
   app.use(expressAuthtrail({ auditor }));
@@ -756,7 +753,7 @@ async function startExpress(): Promise<App> {
 }
 
 async function startKoa(): Promise<App> {
-  const { sink, auditor } = auditorFor('koa');
+  const { sink, auditor } = auditorFor();
   const errors: unknown[] = [];
   const app = new Koa();
   app.on('error', (err) => errors.push(err));
@@ -777,7 +774,7 @@ async function startKoa(): Promise<App> {
 }
 
 async function startFastify(): Promise<App> {
-  const { sink, auditor } = auditorFor('fastify');
+  const { sink, auditor } = auditorFor();
   const errors: unknown[] = [];
   const app = Fastify({
     serverFactory: (handler) => createServer({ maxHeaderSize: MAX_HEADER_SIZE }, handler),

@@ -325,10 +325,7 @@ export async function startProvider({
   const opServer = server ?? (await listen(port));
   const issuer = `http://127.0.0.1:${opServer.address().port}`;
   const provider = await createProvider(issuer, rpUrl);
-  const auditor = createAuditor(
-    { service: 'demo-op', sinks, keys, routes: 'oidc-provider' },
-    'koa',
-  );
+  const auditor = createAuditor({ service: 'demo-op', sinks, keys, routes: 'oidc-provider' });
   provider.use(authtrailKoa({ auditor }));
   onProvider?.(provider);
   const op = express();
@@ -379,7 +376,7 @@ export async function startStack({
   } = await startProvider({ rpUrl, sinks, keys, server: opServer, onProvider });
 
   // --- Relying party: one line of authtrail before auth(), one after the routes ---------------
-  const rpAuditor = createAuditor({ service: 'demo-rp', sinks, keys }, 'express');
+  const rpAuditor = createAuditor({ service: 'demo-rp', sinks, keys });
   const rp = express();
   rp.use(authtrail({ auditor: rpAuditor }));
   rp.use(
@@ -449,7 +446,7 @@ export async function startStack({
   rpServer.on('request', rp);
 
   // --- Bearer-token API ------------------------------------------------------------------------
-  const apiAuditor = createAuditor({ service: 'demo-api', sinks, keys }, 'express');
+  const apiAuditor = createAuditor({ service: 'demo-api', sinks, keys });
   const api = express();
   api.use(authtrail({ auditor: apiAuditor }));
   api.use(bearerAuth({ issuerBaseURL: issuer, audience: API_AUDIENCE, clockTolerance: 0 }));

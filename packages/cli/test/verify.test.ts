@@ -22,10 +22,11 @@ const token = (sub: string) =>
 /** Serves `requests` bearer calls through an app audited with a chain, closes it, returns its lines. */
 async function writeLog(name: string, requests: number): Promise<string> {
   const path = join(dir, name);
-  const auditor = createAuditor(
-    { sinks: [fileSink(path)], keys: { chain: KEY, fingerprint: KEY }, service: 'verify-test' },
-    'express',
-  );
+  const auditor = createAuditor({
+    sinks: [fileSink(path)],
+    keys: { chain: KEY, fingerprint: KEY },
+    service: 'verify-test',
+  });
   const app = express();
   app.use(authtrail({ auditor }));
   app.get('/api/items', (_req, res) => res.json([]));

@@ -3,10 +3,10 @@ import { routeKind, type RouteKind } from './classify.js';
 import { DeliveryQueue, sinkErrorChannel } from './delivery/queue.js';
 import { createBatch } from './delivery/batch.js';
 import { AuthtrailError } from './errors.js';
-import { newEvent, observers, stamper } from './event.js';
+import { newEvent, observers, stamper, type Observers } from './event.js';
 import { manualEvent } from './manual-event.js';
 import { createObserver } from './observe.js';
-import { resolveOptions, type AuthtrailOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type AuthtrailOptions } from './options.js';
 import { HashChain } from './integrity/chain.js';
 import { ChainState } from './integrity/chain-state.js';
 import { SealingKey } from './integrity/sealing.js';
@@ -18,26 +18,52 @@ import type { AuditEvent, AuditorStats, ManualEvent, RequestFacts, SinkHost } fr
 /** Published when building a request's event threw inside authtrail: `{ error }`. */
 export const auditErrorChannel = channel('authtrail:error');
 
-/** An audit pipeline: adapters hand it request facts, apps record manual events. */
-export interface Auditor {
+/**
+ * What route handlers get as `req.audit` / `ctx.audit` / `request.audit`: they record the events
+ * only the app knows, and can neither close the auditor nor read its keys.
+ */
+export interface AuditRecorder {
   /** Records a manual event now. Throws `ERR_AUTHTRAIL_INVALID_EVENT` for a type of the wrong shape. */
   record(event: ManualEvent): AuditEvent;
-  /** Turns the facts of a finished request into an event, if it is an auth event. Never throws. */
-  observe(facts: RequestFacts): void;
-  /** Which relying-party route a URL is (adapters use it to capture what they need early). */
-  routeKind(url: string): RouteKind | undefined;
+}
+
+/** An audit pipeline: adapters hand it request facts, apps record manual events. */
+export interface Auditor extends AuditRecorder {
   /** Resolves once every event recorded so far reached every sink. */
   flush(): Promise<void>;
   /** Flushes, then closes the sinks. Later events are dropped and counted. */
   close(): Promise<void>;
+  stats(): AuditorStats;
   /**
-   * Adapters call it when a request arrives: undefined to go on at once, or (`overflow: 'block'`
-   * with a full queue) a promise to wait for before handling the request.
+   * For adapters: the auditor as one adapter sees it. The events it builds, and those recorded
+   * through its `recorder`, name that adapter (`observer.adapter`), whoever created the auditor.
+   */
+  attach(adapter: string): AdapterHandle;
+}
+
+/** What an adapter drives: {@link Auditor.attach}'s answer, bound to the adapter's name. */
+export interface AdapterHandle {
+  /** Auditing an OpenID Provider (`routes: 'oidc-provider'`). */
+  readonly provider: boolean;
+  /** Turns the facts of a finished request into an event, if it is an auth event. Never throws. */
+  observe(facts: RequestFacts): void;
+  /**
+   * Call it when a request arrives: undefined to go on at once, or (`overflow: 'block'` with a
+   * full queue) a promise to wait for before handling the request.
    */
   admit(): Promise<void> | undefined;
-  stats(): AuditorStats;
-  readonly options: ResolvedOptions;
+  /** Which relying-party route a URL is (adapters use it to capture what they need early). */
+  routeKind(url: string): RouteKind | undefined;
+  /** What the adapter hands route handlers as `req.audit`: its events name the adapter too. */
+  readonly recorder: AuditRecorder;
 }
+
+/**
+ * The auditor's own `observer.adapter` (for the events no adapter saw: those recorded through the
+ * auditor itself, checkpoints, delivery reports), an option only adapters and the jest kit set.
+ * @default 'core'
+ */
+const OWN_ADAPTER = Symbol.for('authtrail.adapter');
 
 let ephemeralNoticeShown = false;
 
@@ -48,8 +74,9 @@ let ephemeralNoticeShown = false;
  * const auditor = createAuditor({ service: 'billing-api', sinks: [fileSink('audit.jsonl')] });
  * auditor.record({ type: 'authn.mfa_enroll.success', user: { id: 'u-42' } });
  */
-export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Auditor {
-  const o = resolveOptions(options, adapter);
+export function createAuditor(options?: AuthtrailOptions): Auditor {
+  const own = (options as { [OWN_ADAPTER]?: unknown } | undefined)?.[OWN_ADAPTER];
+  const o = resolveOptions(options, typeof own === 'string' ? own : 'core');
   if (o.ephemeralKey && !ephemeralNoticeShown) {
     ephemeralNoticeShown = true;
     process.emitWarning(
@@ -123,35 +150,50 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
     if (auditErrorChannel.hasSubscribers) auditErrorChannel.publish({ error });
   };
 
+  /** Records a manual event under these observer blocks (the auditor's own, or an adapter's). */
+  const recordAs = (by: Observers) => (input: ManualEvent) => {
+    if (closed)
+      throw new AuthtrailError('ERR_AUTHTRAIL_CLOSED', 'authtrail: record() after close()');
+    const event = manualEvent(o, by, input);
+    push(event);
+    return event;
+  };
+
   const auditor: Auditor = {
-    options: o,
-    routeKind: (url) => routeKind(o.routes, url),
-    observe(facts) {
-      if (inFlight > 0) inFlight--;
-      if (closed) {
-        queue.refused++;
-        return;
-      }
-      try {
-        const event = build(facts);
-        if (event instanceof Promise) {
-          const settled: Promise<void> = event
-            .then(push, failed)
-            .finally(() => pending.delete(settled));
-          pending.add(settled);
-        } else if (Array.isArray(event)) {
-          for (const e of event) push(e);
-        } else if (event) push(event);
-      } catch (error) {
-        failed(error);
-      }
-    },
-    record(input) {
-      if (closed)
-        throw new AuthtrailError('ERR_AUTHTRAIL_CLOSED', 'authtrail: record() after close()');
-      const event = manualEvent(o, observer, input);
-      push(event);
-      return event;
+    record: recordAs(observer),
+    attach(adapter) {
+      // Built once per adapter, like the auditor's own: a request only swaps in a frozen block.
+      const mine = adapter === o.adapter ? observer : observers(o, String(adapter));
+      const label = (event: AuditEvent) => {
+        event.observer = mine[event.observer.role];
+        push(event);
+      };
+      return Object.freeze({
+        provider: o.provider,
+        routeKind: (url: string) => routeKind(o.routes, url),
+        admit,
+        recorder: Object.freeze({ record: recordAs(mine) }),
+        observe(facts: RequestFacts) {
+          if (inFlight > 0) inFlight--;
+          if (closed) {
+            queue.refused++;
+            return;
+          }
+          try {
+            const event = build(facts);
+            if (event instanceof Promise) {
+              const settled: Promise<void> = event
+                .then(label, failed)
+                .finally(() => pending.delete(settled));
+              pending.add(settled);
+            } else if (Array.isArray(event)) {
+              for (const e of event) label(e);
+            } else if (event) label(event);
+          } catch (error) {
+            failed(error);
+          }
+        },
+      });
     },
     async flush() {
       while (pending.size > 0) await Promise.all(pending);
@@ -160,13 +202,13 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
     close() {
       return shutdown(Date.now() + o.delivery.closeTimeoutMs);
     },
-    admit() {
-      if (holding) return holding;
-      inFlight++;
-      return blocking && queue.full ? queue.room() : undefined;
-    },
     stats: () => ({ ...queue.stats(), errors }),
   };
+  function admit(): Promise<void> | undefined {
+    if (holding) return holding;
+    inFlight++;
+    return blocking && queue.full ? queue.room() : undefined;
+  }
   /**
    * Closes by `until` (a `Date.now()` time) plus the queue's fixed margin, whatever the sinks do:
    * what they have not taken by then is spilled or counted as dropped.
@@ -221,6 +263,7 @@ export function createAuditor(options?: AuthtrailOptions, adapter = 'core'): Aud
   }
   o.sinks.forEach((sink, i) => {
     const host: SinkHost = {
+      record: auditor.record,
       // A rotating file sink asks for a checkpoint and opens the new file with it. It goes to that
       // sink only: in another sink's file it would sit mid-file, where it proves nothing.
       checkpoint(reason) {

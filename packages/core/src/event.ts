@@ -3,12 +3,12 @@ import { outcomeOf } from './taxonomy.js';
 import type { AuditEvent, ObserverRole } from './types.js';
 import { uuidv7 } from './internal/uuid.js';
 
-type Observers = Readonly<Record<ObserverRole, AuditEvent['observer']>>;
+export type Observers = Readonly<Record<ObserverRole, AuditEvent['observer']>>;
 
-/** The three observer blocks of an auditor, built once and shared by its events. */
-export function observers(o: ResolvedOptions): Observers {
+/** The three observer blocks of an auditor or adapter, built once and shared by its events. */
+export function observers(o: ResolvedOptions, adapter = o.adapter): Observers {
   const make = (role: ObserverRole) =>
-    Object.freeze({ role, service: o.service, instance: o.instance, adapter: o.adapter });
+    Object.freeze({ role, service: o.service, instance: o.instance, adapter });
   return Object.freeze({ rp: make('rp'), op: make('op'), rs: make('rs') });
 }
 

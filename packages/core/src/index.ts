@@ -1,4 +1,10 @@
-export { createAuditor, auditErrorChannel, type Auditor } from './auditor.js';
+export {
+  createAuditor,
+  auditErrorChannel,
+  type AdapterHandle,
+  type Auditor,
+  type AuditRecorder,
+} from './auditor.js';
 export { AuthtrailError, type AuthtrailErrorCode, type OptionIssue } from './errors.js';
 export { invalidOptions, shapeOf } from './errors.js';
 export {

@@ -1,5 +1,10 @@
-import type { EventFormat } from './formats/index.js';
 import type { EventType, Outcome, Reason } from './taxonomy.js';
+
+/**
+ * How sinks write events: `native` (authtrail's schema 1, the default), `ecs` (Elastic Common
+ * Schema 8.x) or `ocsf` (Open Cybersecurity Schema Framework). `formats/` implements each one.
+ */
+export type EventFormat = 'native' | 'ecs' | 'ocsf';
 
 /** Which side wrote the event: the app using an OP, the provider itself, or an API. */
 export type ObserverRole = 'rp' | 'op' | 'rs';
@@ -179,6 +184,12 @@ export interface SinkHost {
    * sink's `chainState` from them, so that its next run links to the last event written.
    */
   written(events: readonly AuditEvent[]): void;
+  /**
+   * Records an event of the sink's own making (a detector's finding), as the auditor's `record()`
+   * does: it goes to every sink, this one included, so a sink never records again what it
+   * recorded. Throws `ERR_AUTHTRAIL_CLOSED` once the auditor is closed.
+   */
+  record(event: ManualEvent): AuditEvent;
 }
 
 /** Where events go. `write` may return a promise; the queue waits for it before the next batch. */

@@ -230,10 +230,11 @@ describe('queue full', () => {
         got.push(...batch.events);
       },
     };
-    const auditor = createAuditor(
-      { sinks: [gated], keys: KEYS, delivery: { overflow: 'block', maxQueue: 5, ...fast } },
-      'express',
-    );
+    const auditor = createAuditor({
+      sinks: [gated],
+      keys: KEYS,
+      delivery: { overflow: 'block', maxQueue: 5, ...fast },
+    });
     const app = express();
     app.use(authtrail({ auditor }));
     app.get('/api/items', (_req, res) => res.json([]));

@@ -103,7 +103,7 @@ describe('delivery queue', () => {
     expect(() => auditor.record({ type: 'app.thing.success' })).toThrow(
       expect.objectContaining({ code: 'ERR_AUTHTRAIL_CLOSED' }),
     );
-    auditor.observe({
+    auditor.attach('core').observe({
       startTime: Date.now(),
       durationMs: 1,
       method: 'GET',
@@ -280,7 +280,7 @@ test('event lines stay exact JSON whatever the ids, types and values hold', asyn
       http: { method: 'GET', path: '/p"q', status: 200 + i, duration_ms: i / 3 },
     });
   }
-  auditor.observe({
+  auditor.attach('core').observe({
     startTime: Date.now(),
     durationMs: 1.5,
     method: 'GET',

@@ -488,7 +488,7 @@ describe('formatEvent / toEcs / toOcsf', () => {
     const token = `${b64({ alg: 'RS256' })}.${b64({ sub: 'u1', iss: 'https://op', exp: 4e9 })}.c2lnbmF0dXJl`;
     const sink = memorySink();
     const auditor = createAuditor({ sinks: [sink], keys: KEY });
-    auditor.observe({
+    auditor.attach('core').observe({
       startTime: Date.now(),
       durationMs: 1,
       method: 'GET',

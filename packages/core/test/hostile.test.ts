@@ -36,15 +36,16 @@ function auditor(options: AuthtrailOptions = {}) {
     delivery: { handleSignals: false },
     ...options,
   });
-  return { sink, audit };
+  // What an adapter drives: the tests hand it request facts as an adapter would.
+  return { sink, audit, adapter: audit.attach('core') };
 }
 
 describe('lone UTF-16 surrogates (redact.ts clean)', () => {
   test('become U+FFFD in every string taken from claims, so each line is well-formed Unicode', async () => {
-    const { sink, audit } = auditor();
+    const { sink, audit, adapter } = auditor();
     // 511 characters and an emoji: the 512-character limit cuts the pair in half.
     const issuer = `${'i'.repeat(511)}\u{1f600}`;
-    audit.observe(
+    adapter.observe(
       facts(
         `Bearer ${jwt(`{"sub":"\\ud800","scope":"a\\udfffb \\ud83d\\ude00","iss":${JSON.stringify(issuer)},"aud":["\\udc00x"]}`)}`,
       ),
@@ -60,8 +61,8 @@ describe('lone UTF-16 surrogates (redact.ts clean)', () => {
   });
 
   test('removes control characters first, so a pair they split is joined again', async () => {
-    const { sink, audit } = auditor();
-    audit.observe(facts(`Bearer ${jwt('{"sub":"\\ud83d\\u0000\\ude00"}')}`));
+    const { sink, audit, adapter } = auditor();
+    adapter.observe(facts(`Bearer ${jwt('{"sub":"\\ud83d\\u0000\\ude00"}')}`));
     await audit.flush();
     expect(sink.events[0]?.user?.id).toBe('\u{1f600}');
   });
@@ -71,18 +72,18 @@ describe('over-long bearer tokens (observe.ts tokenView)', () => {
   test('are fingerprinted but not kept: 64 distinct 2 MB tokens leave the heap where it was', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    const { sink, audit } = auditor();
+    const { sink, audit, adapter } = auditor();
     // Distinct strings with distinct tails (the token cache keys on a hash of the last 32).
     const token = (i: number) => {
       const bytes = Buffer.alloc(2 << 20, 'A');
       bytes.write(String(i).padStart(12, '0'), bytes.length - 12);
       return bytes.toString('latin1');
     };
-    audit.observe(facts(`Bearer ${token(-1)}`));
+    adapter.observe(facts(`Bearer ${token(-1)}`));
     await audit.flush();
     gc();
     const before = process.memoryUsage().heapUsed;
-    for (let i = 0; i < 64; i++) audit.observe(facts(`Bearer ${token(i)}`));
+    for (let i = 0; i < 64; i++) adapter.observe(facts(`Bearer ${token(i)}`));
     await audit.flush();
     gc();
     // Kept in the token cache, they would hold 128 MB.
@@ -93,10 +94,10 @@ describe('over-long bearer tokens (observe.ts tokenView)', () => {
   });
 
   test('give the same fingerprint every time they are seen', async () => {
-    const { sink, audit } = auditor();
+    const { sink, audit, adapter } = auditor();
     const long = 'A'.repeat(20_000);
-    audit.observe(facts(`Bearer ${long}`));
-    audit.observe(facts(`Bearer ${long}`));
+    adapter.observe(facts(`Bearer ${long}`));
+    adapter.observe(facts(`Bearer ${long}`));
     await audit.flush();
     const [a, b] = sink.events.map((e) => e.oauth?.token?.fingerprint);
     expect(a).toMatch(/^[A-Za-z0-9_-]{22}$/);
@@ -106,7 +107,7 @@ describe('over-long bearer tokens (observe.ts tokenView)', () => {
 
 describe('near-megabyte claims under limits.maxTokenLength 1 MiB', () => {
   test('are decoded into fields bounded by the limits, and no claim reaches Object.prototype', async () => {
-    const { sink, audit } = auditor({ limits: { maxTokenLength: 1_048_576 } });
+    const { sink, audit, adapter } = auditor({ limits: { maxTokenLength: 1_048_576 } });
     const payload =
       `{"sub":"${'s'.repeat(200_000)}","scope":"${'x '.repeat(50_000)}",` +
       `"aud":${JSON.stringify(Array(1000).fill('a'.repeat(300)))},"roles":"${'r'.repeat(10_000)}",` +
@@ -114,7 +115,7 @@ describe('near-megabyte claims under limits.maxTokenLength 1 MiB', () => {
     const token = jwt(payload);
     expect(token.length).toBeGreaterThan(800_000);
     expect(token.length).toBeLessThanOrEqual(1_048_576);
-    audit.observe(facts(`Bearer ${token}`));
+    adapter.observe(facts(`Bearer ${token}`));
     await audit.flush();
     const [event] = sink.events;
     expect(event?.user?.id).toHaveLength(256);

@@ -65,7 +65,7 @@ describe('record(): manual events follow the rules of built events', () => {
           user: { id: typed, name: 'Alice Example', email: 'alice@example.com', roles: ['admin'] },
         });
         auditor.record({ type: 'authn.login.success', user: { id: 'alice' } });
-        auditor.observe({
+        auditor.attach('core').observe({
           startTime: Date.now(),
           durationMs: 1,
           method: 'GET',

@@ -36,7 +36,7 @@ function facts(
 async function observe(f: RequestFacts, options: AuthtrailOptions = {}): Promise<AuditEvent[]> {
   const sink = memorySink();
   const auditor = createAuditor({ sinks: [sink], keys: { fingerprint: KEY }, ...options });
-  auditor.observe(f);
+  auditor.attach('core').observe(f);
   await auditor.flush();
   return sink.events;
 }
@@ -89,9 +89,11 @@ describe('bearer-token requests', () => {
     const sink = memorySink();
     const auditor = createAuditor({ sinks: [sink], keys: { fingerprint: KEY } });
     const headers = { authorization: `Bearer ${jwt({ sub: 'claimed', client_id: 'c' })}` };
-    auditor.observe(facts({ headers }));
-    auditor.observe(facts({ headers, tokenClaims: { sub: 'verified-sub', client_id: 'c' } }));
-    auditor.observe(facts({ headers, status: 401 }));
+    auditor.attach('core').observe(facts({ headers }));
+    auditor
+      .attach('core')
+      .observe(facts({ headers, tokenClaims: { sub: 'verified-sub', client_id: 'c' } }));
+    auditor.attach('core').observe(facts({ headers, status: 401 }));
     await auditor.flush();
     expect(sink.events.map((e) => [e.type, e.user?.id, e.oauth?.token?.verified])).toEqual([
       ['api.access.success', 'claimed', false],
@@ -412,7 +414,7 @@ describe('X-Forwarded-For and the service name', () => {
       service: 'billing\u2028api\u001b[2J\u0085\u202e',
       delivery: { handleSignals: false },
     });
-    auditor.observe(facts({ status: 401 }));
+    auditor.attach('core').observe(facts({ status: 401 }));
     auditor.record({ type: 'authn.mfa.success' });
     await auditor.close();
     const text = readFileSync(file, 'utf8');

@@ -1,6 +1,11 @@
 // Compile-time checks of the public types (run by `tsc -p tsconfig.json` in `npm test`, never executed).
 import { createAuditor, EventTypes, Reasons, type AuditEvent, type Sink } from '@authtrail/core';
 import { authtrail } from '@authtrail/express';
+import type { Request } from 'express';
+import type { Context } from 'koa';
+import type { FastifyRequest } from 'fastify';
+import '@authtrail/koa';
+import '@authtrail/fastify';
 
 const auditor = createAuditor({ service: 'svc', routes: { login: '/signin', logout: false } });
 auditor.record({ type: EventTypes.LOGIN_FAILURE, reason: Reasons.STATE_MISMATCH });
@@ -30,3 +35,25 @@ createAuditor({ keys: { chain: { sealing: true } } });
 // @ts-expect-error outcome is one of three words
 const bad: AuditEvent['outcome'] = 'ok';
 void bad;
+
+// Route handlers get a recorder: they record, and can neither close the auditor nor read its keys.
+export function routeHandlers(req: Request, ctx: Context, request: FastifyRequest): void {
+  req.audit.record({ type: EventTypes.LOGIN_FAILURE, reason: Reasons.INVALID_CREDENTIALS });
+  ctx.audit.record({ type: 'authn.mfa_verify.success' });
+  request.audit.record({ type: 'authn.mfa_verify.success' });
+  // @ts-expect-error req.audit cannot close the auditor
+  void req.audit.close();
+  // @ts-expect-error nor read its options (the keys among them)
+  void req.audit.options.chainKey;
+  // @ts-expect-error ctx.audit cannot flush or close
+  void ctx.audit.flush();
+  // @ts-expect-error request.audit has no stats or adapter protocol
+  request.audit.observe({});
+}
+// @ts-expect-error the auditor's options are not public
+void auditor.options;
+// @ts-expect-error an auditor has no adapter name: adapters attach to it (`auditor.attach('express')`)
+createAuditor({ service: 'svc' }, 'express');
+const handle = auditor.attach('hono');
+handle.observe({ startTime: 0, durationMs: 0, method: 'GET', url: '/', status: 200, headers: {} });
+void handle.recorder.record({ type: 'authn.mfa_verify.success' });

@@ -99,7 +99,7 @@ async function observeAll(
     verify: { issuer, audience: 'https://api.test', ...verify },
   });
   for (const { token, status } of requests) {
-    auditor.observe(apiRequest(token, status));
+    auditor.attach('core').observe(apiRequest(token, status));
   }
   await auditor.flush();
   return sink.events;
@@ -202,7 +202,7 @@ describe('verify: authtrail checks tokens itself with jose', () => {
       verify: { issuer, audience: 'https://api.test', jwksUri: `${issuer}/jwks` },
     });
     const observe = async (token: string) => {
-      auditor.observe(apiRequest(token, 200));
+      auditor.attach('core').observe(apiRequest(token, 200));
       await auditor.flush();
       return sink.events.at(-1)!.oauth?.token?.verified;
     };
@@ -349,7 +349,7 @@ describe('verify: an issuer that is down is tried once per 30 s, not once per re
           const token = signJwt(
             claims({ iss: flakyIssuer, sub: `u${burstNo}-${i}`, exp: now() + 3600 }),
           );
-          auditor.observe(apiRequest(token, status));
+          auditor.attach('core').observe(apiRequest(token, status));
         }
         await auditor.flush();
         return sink.events.map((e) => [e.reason, e.oauth?.token?.verified]);

@@ -1,4 +1,10 @@
-import { createAuditor, type Auditor, type AuthtrailOptions, type Claims } from '@authtrail/core';
+import {
+  createAuditor,
+  type AuditRecorder,
+  type Auditor,
+  type AuthtrailOptions,
+  type Claims,
+} from '@authtrail/core';
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 
 /** Options of {@link authtrail}: every core option, or an `auditor` to share one between apps. */
@@ -9,12 +15,14 @@ export interface ExpressAuthtrailOptions extends AuthtrailOptions {
 
 declare module 'express-serve-static-core' {
   interface Request {
-    /** The auditor of this request: `req.audit.record({ type: 'authn.mfa.success', ... })`. */
-    audit: Auditor;
+    /** Records what only the app knows: `req.audit.record({ type: 'authn.mfa.success', ... })`. */
+    audit: AuditRecorder;
   }
 }
 
 const ERROR = Symbol.for('authtrail.error');
+// The label of the events an auditor authtrail() created records by itself (see core's auditor).
+const OWN_ADAPTER: symbol = Symbol.for('authtrail.adapter');
 const SESSION = Symbol.for('authtrail.session');
 
 /** What authtrail reads from the request as other middleware left it. */
@@ -37,7 +45,10 @@ interface Seen {
  */
 function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
   const { auditor: shared, ...rest } = options;
-  const auditor = shared ?? createAuditor(rest, 'express');
+  const auditor = (shared ?? createAuditor({ ...rest, [OWN_ADAPTER]: 'express' })).attach(
+    'express',
+  );
+  const recorder = auditor.recorder;
 
   return function authtrailMiddleware(req, res, next) {
     const startTime = Date.now();
@@ -45,7 +56,7 @@ function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
     const kind = auditor.routeKind(req.originalUrl);
     // express-openid-connect clears the session before the logout redirect: keep who it was.
     if (kind === 'logout') keepSessionOnAssign(req);
-    req.audit = auditor;
+    req.audit = recorder;
     res.on('close', () => {
       const seen = req as unknown as Seen;
       const auth = seen.auth;

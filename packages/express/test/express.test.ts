@@ -19,7 +19,7 @@ function setup(
   options: Parameters<typeof authtrail>[0] = {},
 ) {
   const sink = memorySink();
-  const auditor = createAuditor({ sinks: [sink], keys, ...options }, 'express');
+  const auditor = createAuditor({ sinks: [sink], keys, ...options });
   const app = express();
   app.use(authtrail({ auditor }));
   mount(app);
@@ -83,7 +83,7 @@ describe('@authtrail/express', () => {
     );
   });
 
-  test('exposes the auditor as req.audit for manual events', async () => {
+  test('exposes a recorder as req.audit for manual events', async () => {
     const { app, sink, auditor } = setup((a) =>
       a.post('/mfa', (req, res) => {
         req.audit.record({ type: 'authn.mfa_verify.success', user: { id: 'u9' } });
@@ -104,7 +104,7 @@ describe('@authtrail/express', () => {
         throw new Error('boom');
       },
     };
-    const auditor = createAuditor({ sinks: [broken], keys, delivery: { retries: 0 } }, 'express');
+    const auditor = createAuditor({ sinks: [broken], keys, delivery: { retries: 0 } });
     const app = express();
     app.use(authtrail({ auditor }));
     app.get('/x', (_req, res) => res.set('x-app', '1').status(201).send('made'));

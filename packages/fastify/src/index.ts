@@ -1,4 +1,10 @@
-import { createAuditor, type Auditor, type AuthtrailOptions, type Claims } from '@authtrail/core';
+import {
+  createAuditor,
+  type AuditRecorder,
+  type Auditor,
+  type AuthtrailOptions,
+  type Claims,
+} from '@authtrail/core';
 import type {
   FastifyPluginAsync,
   FastifyReply,
@@ -15,12 +21,14 @@ export interface FastifyAuthtrailOptions extends AuthtrailOptions {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The auditor of this request: `request.audit.record({ type: 'authn.mfa.success', ... })`. */
-    audit: Auditor;
+    /** Records what only the app knows: `request.audit.record({ type: 'authn.mfa.success', ... })`. */
+    audit: AuditRecorder;
   }
 }
 
 const STATE = Symbol.for('authtrail.state');
+// The label of the events an auditor authtrail() created records by itself (see core's auditor).
+const OWN_ADAPTER: symbol = Symbol.for('authtrail.adapter');
 
 /**
  * What authtrail keeps per request, in one object under one request decorator (Fastify copies every
@@ -51,10 +59,12 @@ const isPlainObject = (v: unknown): v is Claims => {
 
 const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options) => {
   const { auditor: shared, ...rest } = options;
-  const auditor = shared ?? createAuditor(rest, 'fastify');
+  const owned = shared ?? createAuditor({ ...rest, [OWN_ADAPTER]: 'fastify' });
+  const auditor = owned.attach('fastify');
+  const recorder = auditor.recorder;
 
   // A getter lives on the request prototype: nothing to copy per request.
-  app.decorateRequest('audit', { getter: () => auditor });
+  app.decorateRequest('audit', { getter: () => recorder });
   app.decorateRequest(STATE, null);
   // Routes added after this plugin carry their template to the request for free; for earlier ones
   // the request's routeOptions getter is the fallback.
@@ -127,7 +137,7 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
     observe(request, (request as unknown as Marks)[STATE]?.reply, true);
     done();
   });
-  app.addHook('onClose', () => (shared ? auditor.flush() : auditor.close()));
+  app.addHook('onClose', () => (shared ? owned.flush() : owned.close()));
 };
 
 /**

@@ -26,7 +26,11 @@ export interface TestAuditorOptions extends Omit<AuthtrailOptions, 'clock' | 'id
    * @default random UUIDv7
    */
   ids?: 'sequential' | ((timeMs: number) => string);
-  /** `observer.adapter` of the events. @default 'test' */
+  /**
+   * `observer.adapter` of the events recorded through the test auditor itself. Events an adapter
+   * saw (or recorded through `req.audit`) name that adapter: `'express'`, `'koa'`, `'fastify'`.
+   * @default 'test'
+   */
   adapter?: string;
 }
 
@@ -122,21 +126,20 @@ export function createTestAuditor(options: TestAuditorOptions = {}): TestAuditor
   let seq = 0;
   const start =
     clock instanceof Date ? clock.getTime() : typeof clock === 'number' ? clock : undefined;
-  const auditor = createAuditor(
-    {
-      service: 'test',
-      keys: { fingerprint: TEST_FINGERPRINT_KEY },
-      ...rest,
-      sinks: Array.isArray(sinks) ? [sink, ...teed] : sinks, // core reports a non-array
-      // Anything else is handed to core as is, which reports it like every other broken option.
-      clock: start === undefined ? (clock as AuthtrailOptions['clock']) : () => start + ticks++,
-      ids:
-        ids === 'sequential'
-          ? () => `00000000-0000-7000-8000-${(++seq).toString(16).padStart(12, '0')}`
-          : ids,
-    },
-    adapter,
-  );
+  const auditor = createAuditor({
+    service: 'test',
+    keys: { fingerprint: TEST_FINGERPRINT_KEY },
+    ...rest,
+    sinks: Array.isArray(sinks) ? [sink, ...teed] : sinks, // core reports a non-array
+    // Anything else is handed to core as is, which reports it like every other broken option.
+    clock: start === undefined ? (clock as AuthtrailOptions['clock']) : () => start + ticks++,
+    ids:
+      ids === 'sequential'
+        ? () => `00000000-0000-7000-8000-${(++seq).toString(16).padStart(12, '0')}`
+        : ids,
+    // Core's label for the auditor's own events (a symbol: no option of the public type).
+    [Symbol.for('authtrail.adapter')]: adapter,
+  });
   const tracked = new Set<Flushable>();
 
   const audit: TestAuditor = {

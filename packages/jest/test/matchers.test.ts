@@ -129,7 +129,7 @@ describe('toHaveAuditEvent', () => {
 
   test('sees the event of a request right after the response, because it flushes first', async () => {
     const audit = createTestAuditor();
-    audit.auditor.observe({
+    audit.auditor.attach('test').observe({
       startTime: Date.now(),
       durationMs: 1,
       method: 'GET',

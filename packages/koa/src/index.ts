@@ -1,4 +1,10 @@
-import { createAuditor, type Auditor, type AuthtrailOptions, type Claims } from '@authtrail/core';
+import {
+  createAuditor,
+  type AuditRecorder,
+  type Auditor,
+  type AuthtrailOptions,
+  type Claims,
+} from '@authtrail/core';
 import type { Context, Middleware } from 'koa';
 
 /** Options of {@link authtrail}: every core option, or an `auditor` to share one. */
@@ -9,12 +15,14 @@ export interface KoaAuthtrailOptions extends AuthtrailOptions {
 
 declare module 'koa' {
   interface DefaultContext {
-    /** The auditor of this request: `ctx.audit.record({ type: 'authn.mfa_verify.success', ... })`. */
-    audit: Auditor;
+    /** Records what only the app knows: `ctx.audit.record({ type: 'authn.mfa_verify.success', ... })`. */
+    audit: AuditRecorder;
   }
 }
 
 const ERROR = Symbol.for('authtrail.error');
+// The label of the events an auditor authtrail() created records by itself (see core's auditor).
+const OWN_ADAPTER: symbol = Symbol.for('authtrail.adapter');
 const OP_EVENTS = [
   'authorization.error',
   'grant.error',
@@ -43,8 +51,8 @@ interface Seen {
  */
 export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
   const { auditor: shared, ...rest } = options;
-  const auditor = shared ?? createAuditor(rest, 'koa');
-  const provider = auditor.options.provider;
+  const auditor = (shared ?? createAuditor({ ...rest, [OWN_ADAPTER]: 'koa' })).attach('koa');
+  const { provider, recorder } = auditor;
   // oidc-provider renders some errors itself; its events carry the error the HTTP view lacks.
   const listening = new WeakSet<object>();
   const noteError = (ctx: Seen, err: unknown) => void (ctx[ERROR] = err);
@@ -53,7 +61,7 @@ export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
     const startTime = Date.now();
     const t0 = performance.now();
     const seen = ctx as unknown as Seen;
-    ctx.audit = auditor;
+    ctx.audit = recorder;
     // Registered before next(): Koa writes the response after the middleware chain unwinds.
     ctx.res.on('close', () => {
       const kind = provider ? undefined : auditor.routeKind(ctx.originalUrl);

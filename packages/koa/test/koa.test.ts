@@ -26,7 +26,7 @@ async function serve(app: Koa): Promise<string> {
 }
 
 function api(sinks: Sink[] = [memorySink()]) {
-  const auditor = createAuditor({ sinks, keys, delivery: { retries: 0 } }, 'koa');
+  const auditor = createAuditor({ sinks, keys, delivery: { retries: 0 } });
   const app = new Koa();
   app.use(authtrail({ auditor }));
   const router = new Router();
@@ -89,7 +89,7 @@ describe('@authtrail/koa', () => {
     ]);
   });
 
-  test('exposes the auditor as ctx.audit for manual events', async () => {
+  test('exposes a recorder as ctx.audit for manual events', async () => {
     const sink = memorySink();
     const { app, auditor } = api([sink]);
     const url = await serve(app);
@@ -144,7 +144,7 @@ describe('@authtrail/koa', () => {
 
   test("with routes: 'oidc-provider', requests without oidc-provider's context are not events", async () => {
     const sink = memorySink();
-    const auditor = createAuditor({ sinks: [sink], keys, routes: 'oidc-provider' }, 'koa');
+    const auditor = createAuditor({ sinks: [sink], keys, routes: 'oidc-provider' });
     const app = new Koa();
     app.use(authtrail({ auditor }));
     app.use((ctx) => {

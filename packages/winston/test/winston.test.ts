@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import express from 'express';
 import request from 'supertest';
 import winston from 'winston';
-import { createAuditor, type Auditor } from '@authtrail/core';
+import { createAuditor } from '@authtrail/core';
 import { authtrail } from '@authtrail/express';
 import { auditOnly, winstonSink, withoutAudit } from '@authtrail/winston';
 
@@ -188,17 +188,14 @@ describe('through a real Express app', () => {
     const out = capture(auditOnly());
     const logger = appLogger([out.transport]);
     const app = express();
-    app.use(authtrail({ sinks: [winstonSink(logger, { format: 'ecs' })], keys }));
-    let auditor: Auditor | undefined;
-    app.get('/orders/:id', (req, res) => {
-      auditor = req.audit;
-      res.json({ id: req.params.id });
-    });
+    const auditor = createAuditor({ sinks: [winstonSink(logger, { format: 'ecs' })], keys });
+    app.use(authtrail({ auditor }));
+    app.get('/orders/:id', (req, res) => res.json({ id: req.params.id }));
 
     await request(app).get('/orders/7').set('authorization', `Bearer ${token}`).expect(200);
     // The event is built when the response closes, just after supertest resolves.
-    await waitFor(() => auditor !== undefined && auditor.stats().enqueued > 0);
-    await auditor!.flush();
+    await waitFor(() => auditor.stats().enqueued > 0);
+    await auditor.flush();
 
     const text = out.text();
     const fingerprint = createHmac('sha256', Buffer.from(KEY))

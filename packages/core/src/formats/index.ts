@@ -1,20 +1,15 @@
 import { invalidOptions, shapeOf } from '../errors.js';
-import type { AuditEvent } from '../types.js';
+import type { AuditEvent, EventFormat } from '../types.js';
 import { compact } from './compact.js';
 import { toEcs, type EcsDocument } from './ecs.js';
 import { toOcsf, type OcsfEvent } from './ocsf.js';
 
 export { toEcs, ECS_VERSION, type EcsDocument } from './ecs.js';
 export { toOcsf, OCSF_VERSION, type OcsfEvent } from './ocsf.js';
+export type { EventFormat } from '../types.js';
 
 /** Every output format, in the order error messages list them. */
-export const EVENT_FORMATS = ['native', 'ecs', 'ocsf'] as const;
-
-/**
- * How sinks write events: `native` (authtrail's schema 1, the default), `ecs` (Elastic Common
- * Schema 8.x) or `ocsf` (Open Cybersecurity Schema Framework 1.3.0).
- */
-export type EventFormat = (typeof EVENT_FORMATS)[number];
+export const EVENT_FORMATS = ['native', 'ecs', 'ocsf'] as const satisfies readonly EventFormat[];
 
 /** What {@link formatEvent} returns for each format. */
 export type FormattedEvent<F extends EventFormat = EventFormat> = {

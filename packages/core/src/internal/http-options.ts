@@ -1,6 +1,18 @@
 import { invalidOptions, shapeOf, type OptionIssue } from '../errors.js';
-import { EVENT_FORMATS, isEventFormat, type EventFormat } from '../formats/index.js';
-import type { HttpCommonOptions } from '../sinks/http.js';
+import { EVENT_FORMATS, isEventFormat } from '../formats/index.js';
+import type { EventFormat } from '../types.js';
+
+/** Options every HTTP sink takes. */
+export interface HttpCommonOptions {
+  /** How each event is written: `'native'`, `'ecs'` or `'ocsf'`. @default 'native' ('ecs' for elasticsearchBulk) */
+  format?: EventFormat;
+  /** Compress each request body (`content-encoding: gzip`). @default false */
+  gzip?: boolean;
+  /** Extra request headers, e.g. `{ authorization: 'Bearer …' }`. Their values never appear in errors. @default {} */
+  headers?: Readonly<Record<string, string>>;
+  /** How long one request may take, response included, before the write fails (and is retried). @default 10000 */
+  timeoutMs?: number;
+}
 
 /** The options of one HTTP sink factory call, and every problem found in them so far. */
 export interface OptionCheck<T> {

@@ -1,8 +1,12 @@
 import { shapeOf } from '../errors.js';
-import { checkOptions, resolveHttp, secret } from '../internal/http-options.js';
+import {
+  checkOptions,
+  resolveHttp,
+  secret,
+  type HttpCommonOptions,
+} from '../internal/http-options.js';
 import { eachLine, requestFailed, sender, writeFailed } from '../internal/http-send.js';
 import type { Sink } from '../types.js';
-import type { HttpCommonOptions } from './http.js';
 
 /** Options of {@link elasticsearchBulk}. Authenticate with `apiKey` or `username`/`password` (or neither behind a proxy). */
 export interface ElasticsearchBulkOptions extends HttpCommonOptions {

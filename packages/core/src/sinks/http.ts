@@ -1,25 +1,15 @@
 import { shapeOf } from '../errors.js';
-import type { EventFormat } from '../formats/index.js';
 import {
   HEADER_NAME,
   checkOptions,
   resolveHttp,
+  type HttpCommonOptions,
   type OptionCheck,
 } from '../internal/http-options.js';
 import { drain, sender, type Signing } from '../internal/http-send.js';
 import type { Sink } from '../types.js';
 
-/** Options every HTTP sink takes. */
-export interface HttpCommonOptions {
-  /** How each event is written: `'native'`, `'ecs'` or `'ocsf'`. @default 'native' ('ecs' for elasticsearchBulk) */
-  format?: EventFormat;
-  /** Compress each request body (`content-encoding: gzip`). @default false */
-  gzip?: boolean;
-  /** Extra request headers, e.g. `{ authorization: 'Bearer …' }`. Their values never appear in errors. @default {} */
-  headers?: Readonly<Record<string, string>>;
-  /** How long one request may take, response included, before the write fails (and is retried). @default 10000 */
-  timeoutMs?: number;
-}
+export type { HttpCommonOptions } from '../internal/http-options.js';
 
 /** Options of {@link httpSink}. */
 export interface HttpSinkOptions extends HttpCommonOptions {

@@ -1,8 +1,12 @@
 import { shapeOf } from '../errors.js';
-import { checkOptions, resolveHttp, secret } from '../internal/http-options.js';
+import {
+  checkOptions,
+  resolveHttp,
+  secret,
+  type HttpCommonOptions,
+} from '../internal/http-options.js';
 import { drain, eachLine, sender } from '../internal/http-send.js';
 import type { Sink } from '../types.js';
-import type { HttpCommonOptions } from './http.js';
 
 /** Options of {@link splunkHec}. */
 export interface SplunkHecOptions extends HttpCommonOptions {
