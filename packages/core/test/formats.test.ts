@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,57 +17,11 @@ import {
   type EventFormat,
   type Sink,
 } from '@authtrail/core';
+// The official OCSF 1.3.0 and ECS 8.11 definitions, read from ../shared/schemas/.
+import { ecsProblems, ocsfProblems } from './formats-schemas.js';
 
 const KEY = { fingerprint: 'fingerprint-key-for-tests-0123456789' };
 type Json = Record<string, unknown>;
-type Enum = Record<string, string>;
-type Types = Record<string, string>;
-
-interface OcsfClass {
-  name: string;
-  category_uid: number;
-  category_name: string;
-  activity_id: Enum;
-  status_id: Enum;
-  required: string[];
-  at_least_one?: string[];
-  auth_protocol_id?: Enum;
-  objects?: Record<string, { required?: string[]; types?: Types; type_id?: Enum }>;
-}
-interface OcsfSchema {
-  version: string;
-  base: {
-    required: string[];
-    types: Types;
-    severity_id: Enum;
-    metadata: { required: string[]; types: Types; product: { types: Types } };
-    objects: {
-      user: { at_least_one: string[]; types: Types; type_id: Enum };
-      network_endpoint: { types: Types };
-      http_request: { types: Types };
-      http_response: { required: string[]; types: Types };
-      url: { types: Types };
-    };
-  };
-  classes: Record<string, OcsfClass>;
-}
-interface EcsFields {
-  fields: Types;
-  custom: Types;
-  required: string[];
-  allowed: {
-    'event.kind': string[];
-    'event.outcome': string[];
-    'event.category': Record<string, string[]>;
-    'event.type': string[];
-  };
-}
-
-// The schema descriptions the outputs are checked against, written by hand from the specs.
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(join(__dirname, 'fixtures', name), 'utf8'));
-const ocsfSchema = fixture('ocsf-1.3.0.json') as OcsfSchema;
-const ecsFields = fixture('ecs-fields.json') as EcsFields;
 
 /** Every known type with every field known: what a busy provider or API would log. */
 function fullEvent(type: string): AuditEvent {
@@ -138,169 +91,6 @@ function undefinedPaths(value: unknown, path = '$'): string[] {
   return Object.entries(value).flatMap(([k, v]) => undefinedPaths(v, `${path}.${k}`));
 }
 
-function typeOf(value: unknown): string {
-  if (Array.isArray(value)) return 'array';
-  if (Number.isInteger(value)) return 'integer';
-  return typeof value;
-}
-
-/** Problems of an OCSF event against the schema description; empty when it conforms. */
-function ocsfProblems(doc: Json): string[] {
-  const problems: string[] = [];
-  const base = ocsfSchema.base;
-  const checkTypes = (obj: Json, types: Record<string, string>, where: string) => {
-    for (const [k, t] of Object.entries(types))
-      if (k in obj && typeOf(obj[k]) !== t)
-        problems.push(`${where}.${k} is ${typeOf(obj[k])}, not ${t}`);
-  };
-  for (const k of base.required) if (!(k in doc)) problems.push(`missing ${k}`);
-  checkTypes(doc, base.types, '');
-  const cls = ocsfSchema.classes[String(doc.class_uid)];
-  if (!cls) return [...problems, `unknown class_uid ${String(doc.class_uid)}`];
-  if (doc.category_uid !== cls.category_uid)
-    problems.push(`category_uid ${String(doc.category_uid)}`);
-  if (doc.category_name !== cls.category_name)
-    problems.push(`category_name ${String(doc.category_name)}`);
-  if (doc.class_name !== cls.name) problems.push(`class_name ${String(doc.class_name)}`);
-  const activities = cls.activity_id;
-  const activityId = String(doc.activity_id);
-  if (!(activityId in activities))
-    problems.push(`activity_id ${activityId} not valid for ${cls.name}`);
-  if (activityId === '99') {
-    if (
-      typeof doc.activity_name !== 'string' ||
-      doc.activity_name === '' ||
-      doc.activity_name === 'Other'
-    )
-      problems.push('activity 99 needs a source-specific activity_name');
-  } else if (doc.activity_name !== activities[activityId]) {
-    problems.push(`activity_name ${String(doc.activity_name)} for ${activityId}`);
-  }
-  if (doc.type_uid !== (doc.class_uid as number) * 100 + (doc.activity_id as number))
-    problems.push('type_uid is not class_uid * 100 + activity_id');
-  if (doc.type_name !== `${cls.name}: ${String(doc.activity_name)}`) problems.push('type_name');
-  if (base.severity_id[String(doc.severity_id)] !== doc.severity) problems.push('severity');
-  if (cls.status_id[String(doc.status_id)] !== doc.status) problems.push('status');
-  for (const k of cls.required)
-    if (!(k in doc)) problems.push(`missing ${k} (required by ${cls.name})`);
-  if (cls.at_least_one && !cls.at_least_one.some((k) => k in doc))
-    problems.push(`needs one of ${cls.at_least_one.join(', ')}`);
-  if (
-    cls.auth_protocol_id &&
-    cls.auth_protocol_id[String(doc.auth_protocol_id)] !== doc.auth_protocol
-  )
-    problems.push('auth_protocol');
-
-  const metadata = doc.metadata as Json;
-  for (const k of base.metadata.required)
-    if (!(k in metadata)) problems.push(`missing metadata.${k}`);
-  checkTypes(metadata, base.metadata.types, 'metadata');
-  checkTypes(metadata.product as Json, base.metadata.product.types, 'metadata.product');
-  if (metadata.version !== ocsfSchema.version) problems.push('metadata.version');
-
-  const objects = base.objects;
-  const users = [
-    doc.user,
-    ...((doc.evidences as Json[] | undefined) ?? []).map((e) => (e.actor as Json)?.user),
-  ];
-  for (const user of users.filter(Boolean) as Json[]) {
-    if (!objects.user.at_least_one.some((k) => k in user))
-      problems.push('user has no account, name or uid');
-    checkTypes(user, objects.user.types, 'user');
-    if (!(String(user.type_id) in objects.user.type_id))
-      problems.push(`user.type_id ${String(user.type_id)}`);
-  }
-  if (doc.src_endpoint)
-    checkTypes(doc.src_endpoint as Json, objects.network_endpoint.types, 'src_endpoint');
-  if (doc.src_endpoint && !isIP(String((doc.src_endpoint as Json).ip)))
-    problems.push('src_endpoint.ip');
-  if (doc.http_request) {
-    checkTypes(doc.http_request as Json, objects.http_request.types, 'http_request');
-    const url = (doc.http_request as Json).url as Json | undefined;
-    if (url) checkTypes(url, objects.url.types, 'http_request.url');
-  }
-  if (doc.http_response) {
-    for (const k of objects.http_response.required)
-      if (!(k in (doc.http_response as Json))) problems.push(`missing http_response.${k}`);
-    checkTypes(doc.http_response as Json, objects.http_response.types, 'http_response');
-  }
-  if (doc.class_uid === 2004) {
-    const { finding_info: infoSchema, analytic: analyticSchema } = cls.objects!;
-    const info = doc.finding_info as Json;
-    for (const k of infoSchema!.required!)
-      if (!(k in info)) problems.push(`missing finding_info.${k}`);
-    checkTypes(info, infoSchema!.types!, 'finding_info');
-    const analytic = info.analytic as Json | undefined;
-    if (analytic && !(String(analytic.type_id) in analyticSchema!.type_id!))
-      problems.push('analytic.type_id');
-  }
-  return problems;
-}
-
-function flatten(value: Json, prefix = ''): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    const key = prefix + k;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v))
-      Object.assign(out, flatten(v as Json, key + '.'));
-    else out[key] = v;
-  }
-  return out;
-}
-
-function ecsTypeOk(type: string, v: unknown): boolean {
-  switch (type) {
-    case 'keyword':
-    case 'wildcard':
-    case 'match_only_text':
-      return typeof v === 'string';
-    case 'keyword[]':
-      return Array.isArray(v) && v.every((s) => typeof s === 'string');
-    case 'long':
-      return Number.isInteger(v);
-    case 'boolean':
-      return typeof v === 'boolean';
-    case 'date':
-      return typeof v === 'string' && !Number.isNaN(Date.parse(v));
-    case 'ip':
-      return typeof v === 'string' && isIP(v) !== 0;
-    default:
-      return false;
-  }
-}
-
-/** Problems of an ECS document against the field list; empty when it conforms. */
-function ecsProblems(doc: Json): string[] {
-  const problems: string[] = [];
-  const flat = flatten(doc);
-  const known: Record<string, string> = { ...ecsFields.fields, ...ecsFields.custom };
-  for (const [k, v] of Object.entries(flat)) {
-    if (!(k in known)) problems.push(`${k} is not in ecs-fields.json`);
-    else if (!ecsTypeOk(known[k]!, v)) problems.push(`${k} is not a ${known[k]}`);
-  }
-  for (const k of ecsFields.required) if (!(k in flat)) problems.push(`missing ${k}`);
-  const allowed = ecsFields.allowed;
-  if (!allowed['event.kind'].includes(flat['event.kind'] as string)) problems.push('event.kind');
-  if (!allowed['event.outcome'].includes(flat['event.outcome'] as string))
-    problems.push('event.outcome');
-  const categories = (flat['event.category'] as string[] | undefined) ?? [];
-  const types = (flat['event.type'] as string[] | undefined) ?? [];
-  if (categories.length > 0 !== types.length > 0)
-    problems.push('event.category without event.type');
-  const expected = allowed['event.category'];
-  for (const c of categories) {
-    if (!expected[c]) problems.push(`event.category ${c} not allowed`);
-    else if (!types.some((t) => expected[c]!.includes(t)))
-      problems.push(`no event.type expected for ${c}`);
-  }
-  for (const t of types) {
-    if (!allowed['event.type'].includes(t)) problems.push(`event.type ${t} not allowed`);
-    else if (!categories.some((c) => expected[c]?.includes(t)))
-      problems.push(`event.type ${t} is expected by none of ${categories.join(', ')}`);
-  }
-  return problems;
-}
-
 describe('formatEvent / toEcs / toOcsf', () => {
   test.each(variants)('%s (%s) maps to valid OCSF 1.3.0', (_type, _kind, event) => {
     const doc = toOcsf(event) as unknown as Json;
@@ -355,9 +145,10 @@ describe('formatEvent / toEcs / toOcsf', () => {
       'oauth.token_introspect.failure': [3002, 99, 'Token Introspect'],
       'oauth.userinfo.success': [3002, 99, 'Userinfo'],
       'oauth.userinfo.failure': [3002, 99, 'Userinfo'],
-      'api.access.success': [6004, 1, 'Access Grant'],
-      'api.authn.failure': [6004, 2, 'Access Deny'],
-      'api.authz.failure': [6004, 2, 'Access Deny'],
+      // Web Resources Activity, the activity from the method (the full event's is POST).
+      'api.access.success': [6001, 1, 'Create'],
+      'api.authn.failure': [6001, 1, 'Create'],
+      'api.authz.failure': [6001, 1, 'Create'],
       'authn.bruteforce.detected': [2004, 1, 'Create'],
       'audit.delivery.failure': [0, 99, 'Delivery'],
       // Other entries added to the taxonomy later fall to Base Event until mapped on purpose.
@@ -413,12 +204,15 @@ describe('formatEvent / toEcs / toOcsf', () => {
       service: { name: 'idp' },
       trace: { id: '4bf92f3577b34da6a3ce929d0e0e4736' },
       span: { id: '00f067aa0ba902b7' },
-      oauth: {
-        client: { id: 'web-app' },
-        grant_type: 'authorization_code',
-        token: { fingerprint: 'fp-abc123', verified: true, active: true },
+      authtrail: {
+        session: { id: 'sess-hash' },
+        flow: { id: 'flow-hash' },
+        oauth: {
+          client: { id: 'web-app' },
+          grant_type: 'authorization_code',
+          token: { fingerprint: 'fp-abc123', verified: true, active: true },
+        },
       },
-      authtrail: { session: { id: 'sess-hash' }, flow: { id: 'flow-hash' } },
     });
   });
 
@@ -448,13 +242,21 @@ describe('formatEvent / toEcs / toOcsf', () => {
         user_agent: 'curl/8',
         uid: 'req-1',
       },
-      http_response: { code: 200 },
       session: { uid: 'sess-hash' },
-      unmapped: { oauth: { client_id: 'web-app', token: { fingerprint: 'fp-abc123' } } },
+      // 3002 has no http_response in OCSF 1.3.0 (the IAM category gained it in 1.4.0).
+      unmapped: {
+        http_response: { code: 200 },
+        oauth: { client_id: 'web-app', token: { fingerprint: 'fp-abc123' } },
+      },
     });
+    expect(doc).not.toHaveProperty('http_response');
     const api = toOcsf(fullEvent('api.access.success'));
     expect(api).toMatchObject({
+      metadata: { profiles: ['security_control'] },
+      action_id: 1,
+      disposition_id: 1,
       web_resources: [{ name: '/token' }],
+      http_response: { code: 200 },
       unmapped: { user: { uid: 'u-1' } },
     });
   });
@@ -470,6 +272,107 @@ describe('formatEvent / toEcs / toOcsf', () => {
     const pseudonymous = { ...fullEvent('authn.login.success'), user: { hash: 'h-1' } };
     expect(toOcsf(pseudonymous).user).toMatchObject({ uid: 'h-1' });
     expect(toEcs(pseudonymous).user).toEqual({ hash: 'h-1' });
+  });
+
+  test("keeps an HTTP method outside OCSF 1.3.0's enum (PATCH, WebDAV ...) under unmapped, and ECS as it came", () => {
+    const withMethod = (type: string, method: string) => {
+      const e = fullEvent(type);
+      return { ...e, http: { ...e.http!, method } };
+    };
+    const patch = toOcsf(withMethod('api.access.success', 'PATCH'));
+    expect(patch).toMatchObject({ activity_id: 3, activity_name: 'Update', type_uid: 600103 });
+    expect(patch.http_request).not.toHaveProperty('http_method');
+    expect(patch.unmapped).toMatchObject({ http_method: 'PATCH' });
+    const propfind = toOcsf(withMethod('api.authn.failure', 'PROPFIND'));
+    expect(propfind).toMatchObject({
+      activity_id: 99,
+      activity_name: 'PROPFIND',
+      type_name: 'Web Resources Activity: Other',
+      unmapped: { http_method: 'PROPFIND' },
+    });
+    const login = toOcsf(withMethod('authn.login.success', 'PATCH'));
+    expect(login.unmapped).toMatchObject({ http_method: 'PATCH' });
+    expect(toOcsf(fullEvent('authn.login.success')).http_request).toMatchObject({
+      http_method: 'POST',
+    });
+    expect(toEcs(withMethod('api.access.success', 'PATCH')).http).toMatchObject({
+      request: { method: 'PATCH' },
+    });
+  });
+
+  test("states an API request's verdict as the Security Control profile does", () => {
+    const verdict = (type: string, reason?: string) => {
+      const o = toOcsf({ ...fullEvent(type), reason });
+      return [o.action, o.disposition];
+    };
+    expect([
+      verdict('api.access.success'),
+      verdict('api.authn.failure', 'token_expired'),
+      verdict('api.authz.failure', 'insufficient_scope'),
+      verdict('api.access.failure', 'server_error'),
+    ]).toEqual([
+      ['Allowed', 'Allowed'],
+      ['Denied', 'Blocked'],
+      ['Denied', 'Unauthorized'],
+      ['Allowed', 'Error'],
+    ]);
+  });
+
+  test("names the schema's own type_name for activity 99 and keeps the action in activity_name", () => {
+    expect(toOcsf(fullEvent('oauth.token_issue.success'))).toMatchObject({
+      type_uid: 300299,
+      type_name: 'Authentication: Other',
+      activity_name: 'Token Issue',
+    });
+    expect(toOcsf(fullEvent('authn.logout.success')).type_name).toBe('Authentication: Logoff');
+    expect(toOcsf(fullEvent('audit.delivery.failure')).type_name).toBe('Base Event: Other');
+  });
+
+  test('identifies a user known only by e-mail or only by name in OCSF by that name', () => {
+    const as = (user: AuditEvent['user']) =>
+      toOcsf({ ...fullEvent('authn.login.success'), user }).user;
+    expect(as({ email: 'bob@example.com' })).toEqual({
+      name: 'bob@example.com',
+      email_addr: 'bob@example.com',
+      type_id: 1,
+      type: 'User',
+    });
+    expect(as({ name: 'Bob' })).toEqual({
+      name: 'Bob',
+      full_name: 'Bob',
+      type_id: 1,
+      type: 'User',
+    });
+    expect(as({ id: 'u-2', email: 'bob@example.com' })).not.toHaveProperty('name');
+  });
+
+  test('keeps the counts of an audit.delivery.failure in both formats', () => {
+    const lost: AuditEvent = {
+      ...sparseEvent('audit.delivery.failure'),
+      reason: 'spill_unreadable',
+      delivery: { sink: 'file', dropped: 0, quarantined: 3, quarantine_file: '/var/q.jsonl' },
+    };
+    const delivery = { sink: 'file', dropped: 0, quarantined: 3, quarantine_file: '/var/q.jsonl' };
+    expect(toOcsf(lost).unmapped).toEqual({ observer: lost.observer, delivery });
+    expect(toEcs(lost).authtrail).toMatchObject({ delivery });
+    expect(ecsProblems(toEcs(lost) as unknown as Json)).toEqual([]);
+    expect(ocsfProblems(toOcsf(lost) as unknown as Json)).toEqual([]);
+  });
+
+  test('writes an address that is not an IP only where the schemas take any text', () => {
+    const e = fullEvent('authn.login.failure');
+    const odd = { ...e, source: { ip: 'unknown', forwarded: ['unknown', '203.0.113.9:443'] } };
+    expect(toEcs(odd).source).toEqual({ address: 'unknown' });
+    expect(toEcs(e).source).toEqual({ address: '203.0.113.7', ip: '203.0.113.7' });
+    const ocsf = toOcsf(odd);
+    expect(ocsf).not.toHaveProperty('src_endpoint');
+    expect(ocsf.http_request).not.toHaveProperty('x_forwarded_for');
+    expect(ocsf.unmapped).toMatchObject({
+      src_ip: 'unknown',
+      x_forwarded_for: ['unknown', '203.0.113.9:443'],
+    });
+    expect(toOcsf(e).http_request).toMatchObject({ x_forwarded_for: ['198.51.100.1'] });
+    expect(toOcsf(e).unmapped).not.toHaveProperty('src_ip');
   });
 
   test('never changes the event it formats', () => {
@@ -554,7 +457,11 @@ describe('sinks with a format', () => {
       class_uid: 3002,
       activity_name: 'Token Issue',
     });
-    expect(seen).toEqual([expect.objectContaining({ oauth: { client: { id: 'c1' } } })]);
+    expect(seen).toEqual([
+      expect.objectContaining({
+        authtrail: expect.objectContaining({ oauth: { client: { id: 'c1' } } }),
+      }),
+    ]);
   });
 
   test('Batch.lines computes each format once and shares it between sinks', async () => {

@@ -207,8 +207,10 @@ describe('through a real Express app', () => {
       expect.objectContaining({
         event: expect.objectContaining({ action: 'api.access.success' }),
         user: { id: 'u-42' },
-        oauth: expect.objectContaining({
-          token: expect.objectContaining({ fingerprint, verified: false }),
+        authtrail: expect.objectContaining({
+          oauth: expect.objectContaining({
+            token: expect.objectContaining({ fingerprint, verified: false }),
+          }),
         }),
       }),
     ]);

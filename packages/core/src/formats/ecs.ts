@@ -1,12 +1,14 @@
 import type { AuditEvent } from '../types.js';
 import { compact, typeParts } from './compact.js';
+import { isIpAddress } from './ip-address.js';
 
 /** The ECS version whose field names and categorization values {@link toEcs} follows. */
 export const ECS_VERSION = '8.11.0';
 
 /**
  * An audit event as an Elastic Common Schema document: nested objects, `@timestamp` first.
- * Fields ECS does not define live under `oauth.*` (OAuth / OIDC details) and `authtrail.*`.
+ * Fields ECS does not define live under the product's namespace `authtrail.*`, OAuth / OIDC
+ * details under `authtrail.oauth.*`.
  */
 export interface EcsDocument {
   '@timestamp': string;
@@ -107,7 +109,12 @@ export function toEcs(event: AuditEvent): EcsDocument {
       email: user.email,
       roles: user.roles,
     },
-    source: source?.ip === undefined ? undefined : { ip: source.ip },
+    // ECS keeps the raw address in `address` and copies it to `ip` when it is one: an `ip` field
+    // that is not an address makes Elasticsearch reject the whole document.
+    source:
+      source?.ip === undefined
+        ? undefined
+        : { address: source.ip, ip: isIpAddress(source.ip) ? source.ip : undefined },
     user_agent: source?.user_agent === undefined ? undefined : { original: source.user_agent },
     http: http && {
       request: { id: http.request_id, method: http.method },
@@ -118,21 +125,8 @@ export function toEcs(event: AuditEvent): EcsDocument {
     error: event.error && { code: event.error.code },
     trace: event.trace && { id: event.trace.id },
     span: event.trace && { id: event.trace.span_id },
-    oauth: {
-      client: event.client && { id: event.client.id },
-      issuer: oauth?.issuer,
-      scope: oauth?.scope,
-      audience: oauth?.audience,
-      grant_type: oauth?.grant_type,
-      token: oauth?.token && {
-        type: oauth.token.type,
-        fingerprint: oauth.token.fingerprint,
-        verified: oauth.token.verified,
-        alg: oauth.token.alg,
-        expires_at: oauth.token.expires_at,
-        active: oauth.token.active,
-      },
-    },
+    // ECS asks custom fields to nest under the product's own namespace, so that a later ECS field
+    // of the same name (an `oauth.*` of ECS's own) can never collide with ours.
     authtrail: {
       schema: event.schema,
       role: event.observer.role,
@@ -142,6 +136,22 @@ export function toEcs(event: AuditEvent): EcsDocument {
       session: event.session && { id: event.session.id },
       flow: event.flow && { id: event.flow.id },
       chain: event.chain,
+      delivery: event.delivery,
+      oauth: {
+        client: event.client && { id: event.client.id },
+        issuer: oauth?.issuer,
+        scope: oauth?.scope,
+        audience: oauth?.audience,
+        grant_type: oauth?.grant_type,
+        token: oauth?.token && {
+          type: oauth.token.type,
+          fingerprint: oauth.token.fingerprint,
+          verified: oauth.token.verified,
+          alg: oauth.token.alg,
+          expires_at: oauth.token.expires_at,
+          active: oauth.token.active,
+        },
+      },
     },
   } satisfies EcsDocument);
 }

@@ -1,5 +1,7 @@
 import type { AuditEvent } from '../types.js';
 import { compact, titleCase, typeParts } from './compact.js';
+import { isIpAddress } from './ip-address.js';
+import { ocsfUser, securityControl } from './ocsf-objects.js';
 
 /** The OCSF schema version {@link toOcsf} follows, stated in every event's `metadata.version`. */
 export const OCSF_VERSION = '1.3.0';
@@ -37,6 +39,22 @@ const SEVERITY = { 1: 'Informational', 2: 'Low', 3: 'Medium', 4: 'High' } as con
 // have no activity of their own in OCSF, so they are 99 (Other) with the action as activity_name.
 const AUTHN_ACTIVITY: Readonly<Record<string, number>> = { login: 1, logout: 2 };
 
+// Web Resources Activity (6001) activity ids by HTTP method. A method with none (OPTIONS, WebDAV's,
+// an extension) is 99 Other, named by the method itself.
+const WEB_ACTIVITY: Readonly<Record<string, [number, string]>> = {
+  GET: [2, 'Read'],
+  HEAD: [2, 'Read'],
+  POST: [1, 'Create'],
+  PUT: [3, 'Update'],
+  PATCH: [3, 'Update'],
+  DELETE: [4, 'Delete'],
+};
+
+// The `http_method` enum of OCSF 1.3.0's HTTP Request object. PATCH joined it only in 1.4.0: any
+// other method stays out of `http_request` (a value outside the enum is invalid) and goes to
+// `unmapped.http_method`.
+const HTTP_METHODS = new Set('CONNECT DELETE GET HEAD OPTIONS POST PUT TRACE'.split(' '));
+
 function severityOf(event: AuditEvent, category: string): keyof typeof SEVERITY {
   if (event.outcome === 'detected') return 4;
   if (event.outcome === 'success') return 1;
@@ -44,34 +62,22 @@ function severityOf(event: AuditEvent, category: string): keyof typeof SEVERITY 
   return category === 'audit' ? 3 : 2;
 }
 
-function ocsfUser(user: AuditEvent['user']): Json | undefined {
-  if (!user) return undefined;
-  const uid = user.id ?? user.hash;
-  if (uid === undefined && user.name === undefined && user.email === undefined) return undefined;
-  return {
-    uid,
-    // A pseudonymised subject: the keyed hash stands in for the id, and says so.
-    uid_alt: user.id === undefined ? undefined : user.hash,
-    full_name: user.name,
-    email_addr: user.email,
-    groups: user.roles?.map((name) => ({ name })),
-    type_id: 1,
-    type: 'User',
-  };
-}
-
 /**
  * Maps an audit event to an OCSF 1.3.0 event. Pure: the event is not changed, the result is plain
- * JSON with no `undefined` values.
+ * JSON with no `undefined` values. Valid against the official 1.3.0 schema (the tests check every
+ * taxonomy entry against its dictionary, classes, objects and profiles).
  *
- * - `authn.*` and `oauth.*`: 3002 Authentication (Logon 1, Logoff 2, other actions 99 with
+ * - `authn.*` and `oauth.*`: 3002 Authentication (Logon 1, Logoff 2, other actions 99 Other with
  *   `activity_name` such as "Token Issue").
- * - `api.*`: 6004 Web Resource Access Activity (Access Grant 1, Access Deny 2, Access Error 4).
+ * - `api.*` with a request: 6001 Web Resources Activity with the Security Control profile, the
+ *   class 1.3.0 names in place of the deprecated 6004: the activity from the HTTP method (Read,
+ *   Create, Update, Delete, else 99), the verdict in `action_id` / `disposition_id`.
  * - `*.detected`: 2004 Detection Finding (Create 1, finding status New).
- * - anything else (`audit.delivery.failure`, custom categories): 0 Base Event, activity 99.
+ * - anything else (`audit.*`, custom categories): 0 Base Event, activity 99.
  *
- * Attributes a class does not define (OAuth details, the observer, the user of an API request)
- * go under `unmapped`, as OCSF asks, so a strict validator still accepts the event.
+ * `type_name` is the schema's own: `<class>: <activity>`, "Other" for 99. Attributes a class does
+ * not define (OAuth details, the observer, the delivery counts, the HTTP response of a 3002 event)
+ * go under `unmapped`, as OCSF asks.
  * @example
  * const e = toOcsf(event);
  * e.type_uid === e.class_uid * 100 + e.activity_id; // always
@@ -81,21 +87,30 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
   const { http, source } = event;
   const severityId = severityOf(event, category);
   const user = ocsfUser(event.user);
-  const srcEndpoint = source?.ip === undefined ? undefined : { ip: source.ip };
+  // Values the schema's types refuse (an address that is not an IP, a forwarded chain with
+  // `unknown` in it, a method outside the enum) go under `unmapped`, under the same name.
+  const ip = source?.ip !== undefined && isIpAddress(source.ip) ? source.ip : undefined;
+  const srcEndpoint = ip === undefined ? undefined : { ip };
+  const forwarded = source?.forwarded?.every(isIpAddress) ? source.forwarded : undefined;
+  const method = http && (HTTP_METHODS.has(http.method) ? http.method : undefined);
   const httpRequest = http && {
-    http_method: http.method,
+    http_method: method,
     url: { path: http.path, query_string: http.query },
     user_agent: source?.user_agent,
     uid: http.request_id,
-    x_forwarded_for: source?.forwarded,
+    x_forwarded_for: forwarded,
   };
   const httpResponse = http && { code: http.status };
   const oauth = event.oauth;
   const unmapped: Json = {
     observer: event.observer,
     route: http?.route,
+    http_method: http && method === undefined ? http.method : undefined,
+    src_ip: ip === undefined ? source?.ip : undefined,
+    x_forwarded_for: forwarded === undefined ? source?.forwarded : undefined,
     trace: event.trace,
     chain: event.chain,
+    delivery: event.delivery,
     oauth: {
       client_id: event.client?.id,
       issuer: oauth?.issuer,
@@ -110,6 +125,7 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
   let activityId: number;
   let activityName: string;
   let status: { status_id: number; status: string } = outcomeStatus(event.outcome);
+  let profiles: string[] | undefined;
   let specific: Json;
 
   if (outcome === 'detected') {
@@ -158,24 +174,21 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
       auth_protocol: category === 'authn' ? 'OpenID' : 'OAUTH 2.0',
       src_endpoint: srcEndpoint,
       http_request: httpRequest,
-      http_response: httpResponse,
       session: event.session && { uid: event.session.id },
-      unmapped,
+      // The IAM category gained http_response in OCSF 1.4.0; in 1.3.0 it is not an attribute here.
+      unmapped: { ...unmapped, http_response: httpResponse },
     };
   } else if (category === 'api' && http) {
     cls = {
       category_uid: 6,
       category_name: 'Application Activity',
-      class_uid: 6004,
-      class_name: 'Web Resource Access Activity',
+      class_uid: 6001,
+      class_name: 'Web Resources Activity',
     };
-    [activityId, activityName] =
-      outcome === 'success'
-        ? [1, 'Access Grant']
-        : event.reason === 'server_error'
-          ? [4, 'Access Error']
-          : [2, 'Access Deny'];
+    [activityId, activityName] = WEB_ACTIVITY[http.method] ?? [99, http.method];
+    profiles = ['security_control'];
     specific = {
+      ...securityControl(event, action),
       http_request: httpRequest,
       web_resources: [{ name: http.route ?? http.path, url_string: http.path, type: 'HTTP' }],
       http_response: httpResponse,
@@ -184,7 +197,7 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
     };
   } else {
     // authtrail's own events, custom categories, and a manual api.* event without the request
-    // that 6004 requires: Base Event, the schema's class for events no other class describes.
+    // that 6001 requires: Base Event, the schema's class for events no other class describes.
     cls = {
       category_uid: 0,
       category_name: 'Uncategorized',
@@ -209,7 +222,9 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
     activity_id: activityId,
     activity_name: activityName,
     type_uid: cls.class_uid * 100 + activityId,
-    type_name: `${cls.class_name}: ${activityName}`,
+    // Derived by the schema from the class and the activity id's caption: 99 is "Other", whatever
+    // activity_name says.
+    type_name: `${cls.class_name}: ${activityId === 99 ? 'Other' : activityName}`,
     time: Date.parse(event.time),
     severity_id: severityId,
     severity: SEVERITY[severityId],
@@ -221,6 +236,7 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
     metadata: {
       version: OCSF_VERSION,
       product: { name: 'authtrail', vendor_name: 'authtrail' },
+      profiles,
       uid: event.id,
       log_name: 'audit',
       correlation_uid: event.flow?.id,

@@ -1,0 +1,262 @@
+import { toEcs } from '../src/formats/ecs.js';
+import { toOcsf } from '../src/formats/ocsf.js';
+import { EventTypes } from '../src/taxonomy.js';
+import type { AuditEvent } from '../src/types.js';
+import { ecsProblems, ocsfProblems } from './formats-schemas.js';
+
+type Json = Record<string, unknown>;
+
+const ALL_TYPES: string[] = Object.values(EventTypes);
+
+/** An event of `type` as the auditor would build it, with the fields its kind carries. */
+function event(type: string, over: Partial<AuditEvent> = {}): AuditEvent {
+  const outcome = type.slice(type.lastIndexOf('.') + 1) as AuditEvent['outcome'];
+  const [category] = type.split('.');
+  const base: AuditEvent = {
+    schema: 1,
+    id: '01938f5e-7a00-7000-8000-000000000001',
+    time: '2025-01-02T03:04:05.678Z',
+    type,
+    outcome,
+    observer: {
+      role: category === 'api' ? 'rs' : 'op',
+      service: 'idp',
+      instance: 'host/1',
+      adapter: 'koa',
+    },
+  };
+  if (category === 'audit') return { ...base, ...over };
+  return {
+    ...base,
+    reason:
+      outcome === 'failure' ? 'token_expired' : outcome === 'detected' ? 'token_reused' : undefined,
+    error: outcome === 'failure' ? { code: 'invalid_grant' } : undefined,
+    user: { id: 'u-1', name: 'Ada Lovelace', email: 'ada@example.com', roles: ['admin'] },
+    client: { id: 'web-app' },
+    oauth: {
+      issuer: 'https://op.example',
+      scope: ['openid', 'profile'],
+      audience: ['https://api.example'],
+      grant_type: 'authorization_code',
+      token: {
+        type: 'access_token',
+        fingerprint: 'fp-abc123',
+        expires_at: '2025-01-02T04:04:05.000Z',
+        verified: true,
+        alg: 'RS256',
+        active: true,
+      },
+    },
+    session: { id: 'sess-hash' },
+    flow: { id: 'flow-hash' },
+    http: {
+      request_id: 'req-1',
+      method: 'POST',
+      route: '/token',
+      path: '/token',
+      query: 'error=access_denied',
+      status: outcome === 'failure' ? 400 : 200,
+      duration_ms: 12.345,
+    },
+    source: { ip: '203.0.113.7', forwarded: ['198.51.100.1'], user_agent: 'curl/8' },
+    trace: { id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' },
+    seq: 7,
+    chain: { id: 'c1', prev: 'p', hash: 'h' },
+    ...over,
+  };
+}
+
+const http = (method: string, status = 200): NonNullable<AuditEvent['http']> => ({
+  method,
+  route: '/api/items/:id',
+  path: '/api/items/:id',
+  status,
+  duration_ms: 3.2,
+});
+
+/** Every taxonomy entry in the field combinations real flows give. */
+const renderings: [string, AuditEvent][] = ALL_TYPES.flatMap((type) => {
+  const rows: [string, AuditEvent][] = [
+    [`${type}, everything known`, event(type)],
+    [
+      `${type}, nothing but the required fields`,
+      {
+        schema: 1,
+        id: '01938f5e-7a00-7000-8000-000000000002',
+        time: '2025-01-02T03:04:05.678Z',
+        type,
+        outcome: event(type).outcome,
+        observer: { role: 'rs', service: 'api', instance: 'h/2', adapter: 'express' },
+      },
+    ],
+  ];
+  if (type.startsWith('audit.')) return rows;
+  rows.push(
+    [`${type}, user known by id only`, event(type, { user: { id: 'u-2' } })],
+    [`${type}, user known by e-mail only`, event(type, { user: { email: 'bob@example.com' } })],
+    [`${type}, user known by name only`, event(type, { user: { name: 'Bob' } })],
+    [`${type}, user pseudonymised`, event(type, { user: { hash: 'h-9' } })],
+    [`${type}, no user, a client`, event(type, { user: undefined })],
+    [`${type}, no user, no client`, event(type, { user: undefined, client: undefined })],
+  );
+  return rows;
+});
+
+for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND'])
+  for (const type of ['api.access.success', 'api.authn.failure', 'api.authz.failure'])
+    renderings.push([
+      `${type} over ${method}`,
+      event(type, { http: http(method, type.endsWith('success') ? 200 : 401) }),
+    ]);
+renderings.push(
+  [
+    'api.access.failure with a server error',
+    event('api.access.failure', { reason: 'server_error', http: http('GET', 500) }),
+  ],
+  ['a manual api.* event without a request', event('api.access.success', { http: undefined })],
+  [
+    'authn.login.success over PATCH',
+    event('authn.login.success', { http: { ...http('PATCH'), path: '/cb' } }),
+  ],
+  [
+    'authn.login.failure over an unknown method',
+    event('authn.login.failure', { http: { ...http('PROPFIND', 400), path: '/cb' } }),
+  ],
+  [
+    'audit.delivery.failure, events dropped',
+    event('audit.delivery.failure', {
+      reason: 'events_dropped',
+      delivery: { sink: 'http', dropped: 42 },
+    }),
+  ],
+  [
+    'audit.delivery.failure, spill unreadable',
+    event('audit.delivery.failure', {
+      reason: 'spill_unreadable',
+      delivery: { sink: 'file', dropped: 0, quarantined: 3, quarantine_file: '/var/q.jsonl' },
+    }),
+  ],
+  [
+    'audit.checkpoint.success at a rotation',
+    event('audit.checkpoint.success', {
+      reason: 'rotation',
+      seq: 12,
+      chain: { id: 'c1', prev: 'p', hash: 'h', anchor: true, kid: 'k1' },
+    }),
+  ],
+  [
+    'audit.checkpoint.success closing a sealed chain',
+    event('audit.checkpoint.success', {
+      reason: 'close',
+      seq: 13,
+      chain: { id: 'c1', prev: 'p', hash: 'h', kid: 'k1', epoch: 2, seal: 's' },
+    }),
+  ],
+  [
+    'a custom category',
+    event('billing.invoice_export.success', { user: { id: 'u-3' }, http: http('POST') }),
+  ],
+  ['a detection on api traffic', event('api.token_replay.detected', { http: http('GET', 401) })],
+  [
+    'an IPv6 client behind proxies',
+    event('authn.login.success', {
+      source: { ip: '::ffff:10.0.0.7', forwarded: ['2001:db8::1', '10.0.0.1'], user_agent: 'x' },
+    }),
+  ],
+  [
+    "addresses that are not IPs (a proxy's client address, X-Forwarded-For entries)",
+    event('api.authn.failure', {
+      http: http('GET', 401),
+      source: { ip: 'unknown', forwarded: ['unknown', '203.0.113.9:443'], user_agent: '<x>' },
+    }),
+  ],
+  [
+    "e-mail addresses outside OCSF's email_t, with an id",
+    event('authn.login.success', { user: { id: 'u-4', email: 'ops@localhost' } }),
+  ],
+  [
+    'an internationalised e-mail address as the only identity',
+    event('authn.login.failure', { user: { email: 'ünï@exämple.com' } }),
+  ],
+);
+
+describe('ECS and OCSF renderings against the official schemas', () => {
+  test.each(renderings)('%s is valid OCSF 1.3.0', (_name, e) => {
+    expect(ocsfProblems(toOcsf(e) as unknown as Json)).toEqual([]);
+  });
+
+  test.each(renderings)('%s is valid ECS 8.11', (_name, e) => {
+    expect(ecsProblems(toEcs(e) as unknown as Json)).toEqual([]);
+  });
+
+  test('covers every taxonomy entry', () => {
+    const covered = new Set(renderings.map(([, e]) => e.type));
+    expect(ALL_TYPES.filter((t) => !covered.has(t))).toEqual([]);
+  });
+});
+
+describe('the schema checkers', () => {
+  const valid = (type: string) => toOcsf(event(type)) as unknown as Json;
+
+  test('accept a rendering only while it follows OCSF 1.3.0, naming what breaks it', () => {
+    const login = valid('authn.login.success');
+    const token = valid('oauth.token_issue.success');
+    expect(ocsfProblems(login)).toEqual([]);
+    expect(ocsfProblems({ ...login, http_response: { code: 200 } })).toEqual([
+      'http_response is not an attribute of authentication',
+    ]);
+    expect(
+      ocsfProblems({ ...login, http_request: { http_method: 'PATCH', url: { path: '/cb' } } }),
+    ).toEqual(['http_request.http_method "PATCH" is not in the enum']);
+    expect(ocsfProblems({ ...login, user: { email_addr: 'bob@example.com', type_id: 1 } })).toEqual(
+      ['user: needs one of account, name, uid'],
+    );
+    expect(ocsfProblems({ ...token, type_name: 'Authentication: Token Issue' })).toEqual([
+      'type_name "Authentication: Token Issue" is not "Authentication: Other"',
+    ]);
+    expect(ocsfProblems({ ...login, activity_name: 'Token Issue' })).toEqual([
+      'activity_name "Token Issue" is not "Logon"',
+    ]);
+    expect(ocsfProblems({ ...login, severity_id: 7 })).toEqual([
+      'severity_id 7 is not in the enum',
+    ]);
+    const noUser = Object.fromEntries(Object.entries(login).filter(([k]) => k !== 'user'));
+    expect(ocsfProblems(noUser)).toEqual(['authentication: missing required user']);
+    expect(ocsfProblems({ ...login, time: '2025-01-02' })).toEqual(['time is not a timestamp_t']);
+    expect(ocsfProblems({ ...login, src_endpoint: { ip: 'not-an-ip' } })).toEqual([
+      'src_endpoint.ip does not match ip_t',
+    ]);
+    expect(
+      ocsfProblems({ ...login, class_uid: 6004, class_name: 'Web Resource Access Activity' }),
+    ).toContain('class Web Resource Access Activity is deprecated');
+    const api = valid('api.access.success');
+    const metadata = { ...(api.metadata as Json) };
+    delete metadata.profiles;
+    expect(ocsfProblems({ ...api, metadata })).toEqual([
+      'action_id belongs to profile security_control not in metadata.profiles',
+      'action belongs to profile security_control not in metadata.profiles',
+      'disposition_id belongs to profile security_control not in metadata.profiles',
+      'disposition belongs to profile security_control not in metadata.profiles',
+    ]);
+  });
+
+  test('accept an ECS document only while its fields are ECS 8.11 fields of the right type or under authtrail.*', () => {
+    const doc = toEcs(event('oauth.token_issue.success')) as unknown as Json;
+    expect(ecsProblems(doc)).toEqual([]);
+    expect(ecsProblems({ ...doc, oauth: { client: { id: 'c' } } })).toEqual([
+      'oauth.client.id is neither an ECS 8.11 field nor under authtrail.*',
+    ]);
+    expect(ecsProblems({ ...doc, source: { ip: 'nowhere' } })).toEqual(['source.ip is not a ip']);
+    expect(ecsProblems({ ...doc, user: { id: ['u-1'] } })).toEqual([
+      'user.id must not be an array',
+    ]);
+    const ev = doc.event as Json;
+    expect(ecsProblems({ ...doc, event: { ...ev, category: ['web'], type: ['start'] } })).toEqual([
+      'no event.type expected for web',
+      'event.type start is expected by none of web',
+    ]);
+    expect(ecsProblems({ ...doc, event: { ...ev, kind: 'incident' } })).toEqual([
+      'event.kind "incident" is not allowed',
+    ]);
+  });
+});
