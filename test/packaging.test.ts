@@ -1,13 +1,54 @@
-// The packages as users load them: CommonJS require and ESM import through the exports map, with
-// type declarations for both, from plain Node (not jest's module loader).
+// The packages as users get them: the tarballs `npm run pack` makes, unpacked into a fresh project
+// outside the repository, loaded by CommonJS require and ESM import through the exports map from
+// plain Node (not jest's module loader). Third-party dependencies are linked from the workspace:
+// the test stays offline (npm cannot resolve version ranges without the registry).
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..');
+const NAMES = ['cli', 'core', 'express', 'fastify', 'jest', 'koa', 'winston'];
+const THIRD_PARTY = ['express', 'fastify-plugin', 'jose', 'koa', 'winston'];
+let dir: string;
+let app: string;
+let packed: Map<string, string[]>;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'authtrail-pack-'));
+  app = join(dir, 'app');
+  execFileSync(process.execPath, [join(root, 'scripts', 'pack.mjs'), join(dir, 'packs')], {
+    cwd: root,
+    stdio: 'ignore',
+  });
+  packed = new Map();
+  for (const name of NAMES) {
+    const target = join(app, 'node_modules', '@authtrail', name);
+    mkdirSync(target, { recursive: true });
+    const tgz = join(dir, 'packs', `authtrail-${name}-0.1.0.tgz`);
+    execFileSync('tar', ['xzf', tgz, '-C', target, '--strip-components=1']);
+    const list = execFileSync('tar', ['tzf', tgz], { encoding: 'utf8' });
+    packed.set(name, list.trim().split('\n'));
+  }
+  for (const dep of THIRD_PARTY) {
+    symlinkSync(join(root, 'node_modules', dep), join(app, 'node_modules', dep), 'junction');
+  }
+}, 60000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
 const run = (args: string[]) =>
   execFileSync(process.execPath, args, {
-    cwd: root,
+    cwd: app,
     encoding: 'utf8',
     env: { ...process.env, AUTHTRAIL_FINGERPRINT_KEY: 'k'.repeat(32) },
   });
@@ -45,16 +86,19 @@ test.each([
       ),
     ],
   ],
-])('a plain Node app loads the packages by %s and audits with one line', (_name, args) => {
-  expect(run(args)).toBe('api.access.success express');
-});
+])(
+  'a plain Node app with the packed tarballs loads them by %s and audits with one line',
+  (_name, args) => {
+    expect(run(args)).toBe('api.access.success express');
+  },
+);
 
 test.each([
   [
     'CommonJS require',
     [
       '-e',
-      "const k = require('@authtrail/koa'); const f = require('@authtrail/fastify'); process.stdout.write(typeof k.authtrail + ' ' + typeof f.authtrail)",
+      "const k = require('@authtrail/koa'); const f = require('@authtrail/fastify'); const w = require('@authtrail/winston'); const j = require('@authtrail/jest'); process.stdout.write([typeof k.authtrail, typeof f.authtrail, typeof w.winstonSink, typeof j.createTestAuditor].join(' '))",
     ],
   ],
   [
@@ -62,21 +106,84 @@ test.each([
     [
       '--input-type=module',
       '-e',
-      "import { authtrail as k } from '@authtrail/koa'; import { authtrail as f } from '@authtrail/fastify'; process.stdout.write(typeof k + ' ' + typeof f)",
+      "import { authtrail as k } from '@authtrail/koa'; import { authtrail as f } from '@authtrail/fastify'; import { winstonSink as w } from '@authtrail/winston'; import { createTestAuditor as j } from '@authtrail/jest'; process.stdout.write([typeof k, typeof f, typeof w, typeof j].join(' '))",
     ],
   ],
-])('the Koa and Fastify adapters load by %s', (_name, args) => {
-  expect(run(args as string[])).toBe('function function');
+])('the Koa, Fastify, winston and jest tarballs load by %s', (_name, args) => {
+  expect(run(args as string[])).toBe('function function function function');
 });
 
-test.each(['core', 'express', 'koa', 'fastify'])(
+test('the packed command runs from its bin', () => {
+  const pkg = JSON.parse(
+    readFileSync(join(app, 'node_modules/@authtrail/cli/package.json'), 'utf8'),
+  ) as { bin: Record<string, string> };
+  const usage = run([join(app, 'node_modules/@authtrail/cli', pkg.bin.authtrail!), '--help']);
+  expect(usage).toMatch(/^Usage: authtrail verify/);
+});
+
+test.each(NAMES)(
+  '@authtrail/%s ships a README, the LICENSE, its repository and no source maps',
+  (name) => {
+    const files = packed.get(name)!;
+    expect(files).toEqual(expect.arrayContaining(['package/README.md', 'package/LICENSE']));
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
+    const installed = join(app, 'node_modules/@authtrail', name);
+    expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toBe(
+      readFileSync(join(root, 'LICENSE'), 'utf8'),
+    );
+    const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
+      license: string;
+      repository: { type: string; url: string; directory: string };
+    };
+    expect(pkg.license).toBe('MIT');
+    expect(pkg.repository).toMatchObject({ type: 'git', directory: `packages/${name}` });
+    expect(pkg.repository.url).toMatch(/^git\+https:\/\/.+\.git$/);
+  },
+);
+
+test.each(['core', 'express', 'koa', 'fastify', 'winston', 'jest'])(
   '@authtrail/%s ships declarations for both module systems',
   (name) => {
-    const pkg = require(`@authtrail/${name}/package.json`) as {
+    const dir = join(app, 'node_modules/@authtrail', name);
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
       exports: Record<string, { import: { types: string }; require: { types: string } }>;
     };
-    const dir = join(root, 'packages', name);
     expect(existsSync(join(dir, pkg.exports['.']!.import.types))).toBe(true);
     expect(existsSync(join(dir, pkg.exports['.']!.require.types))).toBe(true);
   },
 );
+
+// A fresh clone runs `npm ci` before any build: the bin must point at a committed file, or npm
+// skips linking it and `npx authtrail` asks the registry for someone else's package.
+test('npm links the workspace authtrail bin to a committed shim that needs no build to be linked', () => {
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { bin?: Record<string, string> }>;
+  };
+  expect(lock.packages['packages/cli']!.bin).toEqual({ authtrail: 'bin/authtrail.js' });
+  const bin = join(root, 'node_modules', '.bin', 'authtrail');
+  expect(realpathSync(bin)).toBe(realpathSync(join(root, 'packages/cli/bin/authtrail.js')));
+  expect(
+    execFileSync(bin, ['--help'], {
+      cwd: root,
+      encoding: 'utf8',
+      shell: process.platform === 'win32',
+    }),
+  ).toMatch(/^Usage: authtrail verify/);
+});
+
+test('the shim says how to build when the command is not built', () => {
+  const copy = join(dir, 'unbuilt', 'bin');
+  mkdirSync(copy, { recursive: true });
+  const shim = join(copy, 'authtrail.js');
+  copyFileSync(join(root, 'packages/cli/bin/authtrail.js'), shim);
+  copyFileSync(join(root, 'packages/cli/package.json'), join(dir, 'unbuilt', 'package.json'));
+  let failure: { status: number; stderr: string } | undefined;
+  try {
+    execFileSync(process.execPath, [shim, '--help'], { encoding: 'utf8', stdio: 'pipe' });
+  } catch (err) {
+    failure = err as { status: number; stderr: string };
+  }
+  expect(failure?.status).toBe(2);
+  expect(failure?.stderr).toContain('npm run build');
+  expect(readdirSync(join(dir, 'unbuilt'))).not.toContain('dist');
+});

@@ -1,4 +1,4 @@
-// npm run demo [-- --once] [-- --json]
+// npm run demo [-- --once] [-- --json]   (npm run demo --json: npm's own --json flag works too)
 // Starts an OpenID Provider, an Express relying party and a bearer-token API on 127.0.0.1, walks
 // through real logins, failures, API calls and a logout, and prints the audit events as they happen.
 import { callbackSink } from '@authtrail/core';
@@ -8,7 +8,11 @@ import { SHORT_CLIENT, USERS, startStack } from './stack.mjs';
 const { Browser, login } = browser;
 
 const once = process.argv.includes('--once');
-const json = process.argv.includes('--json');
+// `npm run demo --json` sets npm's own json flag, which also moves npm's script banner to stderr.
+const json = process.argv.includes('--json') || process.env.npm_config_json === 'true';
+// With --json, standard output carries the events as JSON lines and nothing else (it is piped into
+// jq): titles and notes go to standard error.
+const say = (text) => (json ? process.stderr : process.stdout).write(text);
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code, s) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
 
@@ -42,7 +46,7 @@ async function start() {
 
 const stack = await start();
 const step = async (title, fn) => {
-  process.stdout.write(`\n${paint(36, title)}\n`);
+  say(`\n${paint(36, title)}\n`);
   await fn();
   await stack.flush();
 };
@@ -114,9 +118,9 @@ await step('6. Alice logs out', async () => {
 
 if (once) {
   await stack.close();
-  process.stdout.write('\nDone.\n');
+  say('\nDone.\n');
 } else {
-  process.stdout.write(
+  say(
     `\nTry it yourself: open ${paint(1, stack.rpUrl)} and sign in as alice / ${USERS.alice.password}` +
       ` (or bob / ${USERS.bob.password}).\nEvents print here as they happen. Ctrl-C to stop.\n`,
   );

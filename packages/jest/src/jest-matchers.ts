@@ -1,4 +1,7 @@
 import type { AuditEvent } from '@authtrail/core';
+// jest's `expect` package (a dependency of jest): named so that TypeScript loads the module the
+// augmentation below extends; without the import it reports the module as not found (TS2664).
+import type {} from 'expect';
 
 type DeepPartial<T> =
   T extends ReadonlyArray<infer U>
@@ -25,6 +28,14 @@ export interface AuthtrailMatchers {
    * or patterns) in any event or any byte written.
    */
   toHaveNoSecrets(secrets?: Iterable<string | RegExp>): Promise<void>;
+}
+
+// Two declarations of the same matchers: `jest.Matchers` for the global `expect` typed by
+// @types/jest, and `expect`'s `Matchers` for `import { expect } from '@jest/globals'` (its
+// `@jest/expect` re-exports that interface), as jest's docs augment custom matchers.
+declare module 'expect' {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars, @typescript-eslint/no-empty-object-type
+  interface Matchers<R extends void | Promise<void>, T = unknown> extends AuthtrailMatchers {}
 }
 
 declare global {
