@@ -144,7 +144,7 @@ test('logs a refresh, then the replay of the rotated refresh token as oauth.toke
   expect(summary(events)).toEqual([
     ['oauth.token_refresh.success', null, null, 'alice', CLI_CLIENT.id],
     ['oauth.token_reuse.detected', 'token_reused', 'invalid_grant', 'alice', CLI_CLIENT.id],
-    ['oauth.token_refresh.failure', 'unknown', 'invalid_grant', 'alice', CLI_CLIENT.id],
+    ['oauth.token_refresh.failure', 'invalid_grant', 'invalid_grant', 'alice', CLI_CLIENT.id],
   ]);
   expect(events[1]).toMatchObject({
     outcome: 'detected',
@@ -173,10 +173,10 @@ test('logs introspection with whether the token was active, revocation, and a re
   const events = await stack.eventsSince(mark, 'op');
   expect(summary(events)).toEqual([
     ['oauth.token_introspect.success', null, null, 'alice', CLI_CLIENT.id],
-    ['oauth.token_revoke.success', null, null, null, CLI_CLIENT.id],
+    ['oauth.token_revoke.success', null, null, 'alice', CLI_CLIENT.id],
     ['oauth.token_introspect.success', null, null, null, CLI_CLIENT.id],
     ['oauth.token_reuse.detected', 'token_reused', 'invalid_grant', null, CLI_CLIENT.id],
-    ['oauth.token_refresh.failure', 'unknown', 'invalid_grant', null, CLI_CLIENT.id],
+    ['oauth.token_refresh.failure', 'invalid_grant', 'invalid_grant', null, CLI_CLIENT.id],
   ]);
   expect(events.map((e) => e.oauth?.token?.active)).toEqual([
     true,
@@ -196,7 +196,13 @@ test('logs introspection of a JWT access token as a failure with unsupported_tok
   const res = await stack.client('introspect', { token: machine.result.access_token });
   expect(res.error).toBe('unsupported_token_type');
   expect(summary(await stack.eventsSince(mark, 'op'))).toEqual([
-    ['oauth.token_introspect.failure', 'unknown', 'unsupported_token_type', null, CLI_CLIENT.id],
+    [
+      'oauth.token_introspect.failure',
+      'unsupported_token_type',
+      'unsupported_token_type',
+      null,
+      CLI_CLIENT.id,
+    ],
   ]);
 });
 
@@ -212,7 +218,7 @@ test('logs client credentials per grant type, and a wrong client secret as inval
   expect(summary(events)).toEqual([
     ['oauth.token_issue.success', null, null, null, SHORT_CLIENT.id],
     // The client id is the one the caller claimed: it failed to authenticate.
-    ['oauth.token_issue.failure', 'unknown', 'invalid_client', null, SHORT_CLIENT.id],
+    ['oauth.token_issue.failure', 'invalid_client', 'invalid_client', null, SHORT_CLIENT.id],
   ]);
   expect(events[0]!.oauth).toMatchObject({
     grant_type: 'client_credentials',

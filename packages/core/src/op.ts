@@ -1,7 +1,8 @@
 import type { ResolvedOptions } from './options.js';
-import { EventTypes as T, Reasons as R } from './taxonomy.js';
+import { EventTypes as T, Reasons as R, type Reason } from './taxonomy.js';
 import { clean, cleanList } from './redact.js';
 import { oauthErrorCode } from './login-failure.js';
+import { basicUserName } from './internal/basic-auth.js';
 import { BoundedCache } from './internal/bounded-cache.js';
 import { auditUser } from './internal/user.js';
 import type { AuditEvent, RequestFacts, TokenInfo } from './types.js';
@@ -12,11 +13,31 @@ interface OidcContext {
   client?: { clientId?: unknown };
   params?: Record<string, unknown>;
   result?: { login?: { accountId?: unknown }; consent?: { grantId?: unknown } };
-  session?: { accountId?: unknown };
+  session?: { accountId?: unknown; authorizations?: Record<string, { sid?: unknown } | undefined> };
   entities?: Record<string, Record<string, unknown> | undefined>;
 }
 
 type Make = (type: string) => AuditEvent;
+
+/** A token as oidc-provider keeps it: whose, for which audience, in which provider session. */
+interface TokenEntity {
+  accountId?: unknown;
+  nonce?: unknown;
+  aud?: unknown;
+  sid?: unknown;
+}
+
+// The OAuth errors of the token, revocation and introspection endpoints that are their own reason.
+const ENDPOINT_REASONS: ReadonlySet<string> = new Set<Reason>([
+  R.INVALID_CLIENT,
+  R.INVALID_GRANT,
+  R.INVALID_REQUEST,
+  R.INVALID_SCOPE,
+  R.INVALID_TARGET,
+  R.UNAUTHORIZED_CLIENT,
+  R.UNSUPPORTED_GRANT_TYPE,
+  R.UNSUPPORTED_TOKEN_TYPE,
+]);
 
 /**
  * Audit events of one request to node-oidc-provider, from `ctx.oidc` and the response: the
@@ -34,6 +55,11 @@ export function createOpObserver(o: ResolvedOptions, hash: (value: string) => st
     return c === undefined ? undefined : { id: c };
   };
   const user = (id: unknown): AuditEvent['user'] => auditUser(o, { sub: id }, undefined);
+  // The provider's session id (`sid`, as in its ID tokens), hashed as the relying party hashes it.
+  const session = (sid: unknown): AuditEvent['session'] => {
+    const s = str(sid);
+    return s === undefined ? undefined : { id: hash(s) };
+  };
   const token = (
     type: string,
     value: unknown,
@@ -57,13 +83,33 @@ export function createOpObserver(o: ResolvedOptions, hash: (value: string) => st
     const errorCode =
       oauthErrorCode(body?.error) ??
       oauthErrorCode((f.error as { error?: unknown } | undefined)?.error);
-    const clientId = ctx.client?.clientId;
+    // The client that authenticated, else the one that tried: a client the provider does not know
+    // (or one that failed before lookup) is named by its client_id parameter or its Basic user name.
+    const clientId =
+      ctx.client?.clientId ??
+      params.client_id ??
+      (route === 'token' || route === 'revocation' || route === 'introspection'
+        ? basicUserName(f.headers.authorization)
+        : undefined);
+    // A failure at an endpoint that authenticates clients: the OAuth error is the reason when it is one.
+    const endpointReason = (): Reason =>
+      f.status >= 500
+        ? R.SERVER_ERROR
+        : errorCode !== undefined && ENDPOINT_REASONS.has(errorCode)
+          ? (errorCode as Reason)
+          : R.UNKNOWN;
     const nonce = typeof params.nonce === 'string' ? params.nonce : undefined;
     const events: AuditEvent[] = [];
+
+    // The provider session the request belongs to: the browser session's id for this client, or
+    // the one a token was issued in (set only when the client or the claims asked for `sid`).
+    let sid =
+      typeof clientId === 'string' ? ctx.session?.authorizations?.[clientId]?.sid : undefined;
 
     const add = (type: string, fill: (e: AuditEvent) => void = () => {}) => {
       const e = make(type);
       e.client = client(clientId);
+      e.session = session(sid);
       if (!type.endsWith('.success') && e.reason === undefined && errorCode !== undefined)
         e.error = { code: errorCode };
       fill(e);
@@ -138,9 +184,13 @@ export function createOpObserver(o: ResolvedOptions, hash: (value: string) => st
         const grant = (entities.AuthorizationCode ??
           entities.RefreshToken ??
           entities.ClientCredentials ??
-          entities.AccessToken) as { accountId?: unknown; nonce?: unknown } | undefined;
+          entities.AccessToken) as TokenEntity | undefined;
+        // The access token issued (a resource indicator made it for that resource's audience).
+        const issued = (entities.ClientCredentials ?? entities.AccessToken) as
+          TokenEntity | undefined;
         const account = entities.Account?.accountId ?? grant?.accountId;
         const codeNonce = typeof grant?.nonce === 'string' ? grant.nonce : undefined;
+        sid ??= grant?.sid ?? issued?.sid;
         if (ok) {
           if (presented !== undefined && entities.RotatedRefreshToken) retired.set(presented, true);
           add(refresh ? T.TOKEN_REFRESH_SUCCESS : T.TOKEN_ISSUE_SUCCESS, (e) => {
@@ -150,6 +200,7 @@ export function createOpObserver(o: ResolvedOptions, hash: (value: string) => st
             e.oauth = {
               scope: cleanList(body?.scope, 100, 128),
               grant_type: grantType,
+              audience: cleanList(issued?.aud, 10, 256),
               token: token('access_token', body?.access_token, {
                 expires_at:
                   expiresIn === undefined
@@ -177,7 +228,7 @@ export function createOpObserver(o: ResolvedOptions, hash: (value: string) => st
           });
         }
         add(refresh ? T.TOKEN_REFRESH_FAILURE : T.TOKEN_ISSUE_FAILURE, (e) => {
-          e.reason = f.status >= 500 ? R.SERVER_ERROR : R.UNKNOWN;
+          e.reason = endpointReason();
           e.user = user(account);
           e.oauth = presentedOauth(false);
         });
@@ -186,8 +237,14 @@ export function createOpObserver(o: ResolvedOptions, hash: (value: string) => st
       case 'revocation': {
         const fingerprint = typeof params.token === 'string' ? hash(params.token) : undefined;
         if (ok && fingerprint !== undefined) retired.set(fingerprint, true);
+        // The token revoked, when the provider found it: whose it was.
+        const revoked = (entities.RefreshToken ??
+          entities.AccessToken ??
+          entities.ClientCredentials) as TokenEntity | undefined;
+        sid ??= revoked?.sid;
         add(ok ? T.TOKEN_REVOKE_SUCCESS : T.TOKEN_REVOKE_FAILURE, (e) => {
-          if (!ok) e.reason = f.status >= 500 ? R.SERVER_ERROR : R.UNKNOWN;
+          if (!ok) e.reason = endpointReason();
+          e.user = user(revoked?.accountId);
           const type = str(params.token_type_hint, 64) ?? 'unknown';
           if (fingerprint !== undefined)
             e.oauth = { token: { type, fingerprint, verified: false } };
@@ -196,7 +253,7 @@ export function createOpObserver(o: ResolvedOptions, hash: (value: string) => st
       }
       case 'introspection': {
         add(ok ? T.TOKEN_INTROSPECT_SUCCESS : T.TOKEN_INTROSPECT_FAILURE, (e) => {
-          if (!ok) e.reason = f.status >= 500 ? R.SERVER_ERROR : R.UNKNOWN;
+          if (!ok) e.reason = endpointReason();
           const type = str(params.token_type_hint, 64) ?? 'unknown';
           const info = token(type, params.token, { verified: false });
           if (info && ok) info.active = body?.active === true;
@@ -210,7 +267,8 @@ export function createOpObserver(o: ResolvedOptions, hash: (value: string) => st
       }
       case 'userinfo': {
         const at = entities.AccessToken as
-          { accountId?: unknown; clientId?: unknown; scope?: unknown } | undefined;
+          (TokenEntity & { clientId?: unknown; scope?: unknown }) | undefined;
+        sid ??= at?.sid;
         const presented = /^bearer\s+(\S+)/i.exec(String(f.headers.authorization ?? ''))?.[1];
         add(ok ? T.USERINFO_SUCCESS : T.USERINFO_FAILURE, (e) => {
           if (!ok)

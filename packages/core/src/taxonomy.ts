@@ -63,6 +63,16 @@ export const Reasons = {
   USER_DENIED: 'user_denied',
   INVALID_CREDENTIALS: 'invalid_credentials',
   TOKEN_REUSED: 'token_reused',
+  // provider side: the token, revocation and introspection endpoints, named after the OAuth error
+  // they answered (RFC 6749 section 5.2, RFC 7009, RFC 8707)
+  INVALID_CLIENT: 'invalid_client',
+  INVALID_GRANT: 'invalid_grant',
+  INVALID_REQUEST: 'invalid_request',
+  INVALID_SCOPE: 'invalid_scope',
+  INVALID_TARGET: 'invalid_target',
+  UNAUTHORIZED_CLIENT: 'unauthorized_client',
+  UNSUPPORTED_GRANT_TYPE: 'unsupported_grant_type',
+  UNSUPPORTED_TOKEN_TYPE: 'unsupported_token_type',
   // anything else: the app failed in a way the response does not explain
   SERVER_ERROR: 'server_error',
   // delivery: a sink lost events (see `delivery.dropped`)
