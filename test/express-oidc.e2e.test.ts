@@ -86,6 +86,25 @@ describe('relying party (express-openid-connect)', () => {
     expect(done.source?.ip).toBe('127.0.0.1');
   });
 
+  test('logs one authn.login_start.success, with the flow id of the callback, for a login that starts at a requiresAuth() page', async () => {
+    const mark = await stack.mark();
+    await login(browser(), stack.rpUrl, { user: 'alice', start: '/call-api' });
+    const events = await stack.eventsSince(mark, 'rp');
+    expect(types(events)).toEqual(['authn.login_start.success', 'authn.login.success']);
+    const [start, done] = events as [AuditEvent, AuditEvent];
+    expect(start).toMatchObject({
+      observer: { role: 'rp', adapter: 'express' },
+      client: { id: RP_CLIENT.id },
+      oauth: { scope: ['openid', 'profile', 'email', 'offline_access', 'read:items'] },
+      http: { method: 'GET', path: '/call-api', status: 302 },
+    });
+    expect(done).toMatchObject({ user: { id: 'alice' }, http: { path: '/callback' } });
+    expect(start.flow?.id).toBeDefined();
+    expect(done.flow).toEqual(start.flow);
+    // Nothing of the authorization request but its client, scope and the nonce's keyed hash.
+    expect(JSON.stringify(start)).not.toMatch(/nonce|state|code_challenge|redirect_uri/);
+  });
+
   test('logs no failure at the relying party for a mistyped password at the provider, then the login', async () => {
     const mark = await stack.mark();
     await login(browser(), stack.rpUrl, { user: 'bob', wrongPassword: 'bob-typed-this-wrong-9' });

@@ -153,15 +153,16 @@ class Browser {
 
 /**
  * Drives a login through the demo provider: RP /login -> provider sign-in -> consent -> callback.
- * `password` may be wrong first (`wrongPassword`), and consent may be denied (`deny`).
+ * `password` may be wrong first (`wrongPassword`), and consent may be denied (`deny`). `start` is
+ * the RP path the browser opens first (a protected page redirects to the provider as /login does).
  * Returns the final page and the callback URL the provider redirected to.
  */
 async function login(
   browser,
   rpUrl,
-  { user = 'alice', password, wrongPassword, deny = false, tamper } = {},
+  { user = 'alice', password, wrongPassword, deny = false, tamper, start = '/login' } = {},
 ) {
-  let page = await browser.go(`${rpUrl}/login`);
+  let page = await browser.go(`${rpUrl}${start}`);
   if (wrongPassword) {
     page = await browser.submit(page, /\/login$/, { username: user, password: wrongPassword });
   }

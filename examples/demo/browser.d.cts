@@ -34,5 +34,7 @@ export declare function login(
     wrongPassword?: string;
     deny?: boolean;
     tamper?: (callbackUrl: string) => string;
+    /** The RP path opened first (default `/login`). */
+    start?: string;
   },
 ): Promise<{ page: Page; callbackUrl: string }>;

@@ -284,13 +284,7 @@ export function createObserver(
         );
         if (redirected) {
           const auth = parseUrl(f.response?.getHeader('location'));
-          if (auth) {
-            e.client = client(auth.searchParams.get('client_id'));
-            e.oauth = { scope: cleanList(auth.searchParams.get('scope'), 100, 128) };
-            // The nonce, not the state: express-openid-connect's state is not random.
-            const nonce = auth.searchParams.get('nonce');
-            if (nonce) e.flow = { id: hash(nonce) };
-          }
+          if (auth) authorizationRequest(e, auth);
         } else if (!ok) {
           e.reason = f.status >= 500 ? R.SERVER_ERROR : R.UNKNOWN;
         }
@@ -331,6 +325,44 @@ export function createObserver(
     }
   }
 
+  /**
+   * What a login start shows of the authorization request it redirects to: the client, the scope
+   * and the flow id. Never the URL, its `state`, `nonce` or `code_challenge`: only the nonce's keyed
+   * hash, which the callback computes too (the nonce, not the state: express-openid-connect's state
+   * is not random).
+   */
+  function authorizationRequest(e: AuditEvent, auth: URL): void {
+    e.client = client(auth.searchParams.get('client_id'));
+    e.oauth = { scope: cleanList(auth.searchParams.get('scope'), 100, 128) };
+    const nonce = auth.searchParams.get('nonce');
+    if (nonce) e.flow = { id: hash(nonce) };
+  }
+
+  /**
+   * A login that starts anywhere but the login route (`requiresAuth()`, express-openid-connect's
+   * `authRequired`, `res.oidc.login()`, an openid-client app's own redirect): a redirect whose
+   * `Location` is an authorization request, which carries `response_type` and `client_id` (RFC 6749
+   * §4.1.1, OpenID Connect Core §3.1.2.1). Called for 3xx responses only.
+   */
+  function redirectStart(f: RequestFacts): AuditEvent | undefined {
+    const location = f.response?.getHeader('location');
+    // Two substring tests before any parsing: most redirects are not authorization requests. The
+    // bound first: a Location can reflect a long returnTo.
+    if (
+      typeof location !== 'string' ||
+      location.length > 16_384 ||
+      !location.includes('response_type=') ||
+      !location.includes('client_id=')
+    )
+      return undefined;
+    const auth = parseUrl(location);
+    if (!auth?.searchParams.has('response_type') || !auth.searchParams.has('client_id'))
+      return undefined;
+    const e = common(newEvent(observer.rp, T.LOGIN_START_SUCCESS, f.startTime), f);
+    authorizationRequest(e, auth);
+    return e;
+  }
+
   function sessionIdentity(e: AuditEvent, f: RequestFacts): void {
     e.user = user(f.user ?? f.idTokenClaims);
     const id = f.idTokenClaims;
@@ -349,7 +381,10 @@ export function createObserver(
   ): AuditEvent | AuditEvent[] | Promise<AuditEvent> | undefined {
     if (op) return op(f, (type) => common(newEvent(observer.op, type, f.startTime), f));
     const kind = routeKind(o.routes, f.url);
-    return kind === undefined ? api(f) : rp(f, kind);
+    if (kind !== undefined) return rp(f, kind);
+    // The login route's own redirect is its login start already (one start per login).
+    if (f.status >= 300 && f.status < 400) return redirectStart(f) ?? api(f);
+    return api(f);
   };
 }
 
@@ -405,10 +440,14 @@ function parseChallenge(value: unknown): { error?: string; description?: string 
   };
 }
 
+// A relative Location (a provider mounted in the same app) is read against a placeholder origin:
+// only its query is used.
+const RELATIVE_BASE = 'http://relative.invalid';
+
 function parseUrl(value: unknown): URL | undefined {
   if (typeof value !== 'string' || value.length > 16_384) return undefined;
   try {
-    return new URL(value);
+    return new URL(value, RELATIVE_BASE);
   } catch {
     return undefined;
   }

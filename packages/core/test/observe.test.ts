@@ -280,6 +280,63 @@ describe('relying-party routes', () => {
     expect(JSON.stringify(e)).not.toMatch(/secretish|n-123|op\.example/);
   });
 
+  test('logs authn.login_start.success for a redirect to an authorization request from any route, with the flow id the login route would give', async () => {
+    const location =
+      'https://op.example/authorize?response_type=code&client_id=web&redirect_uri=https%3A%2F%2Frp%2Fcallback&scope=openid%20email&state=st-secretish&nonce=n-secretish&code_challenge=cc-secretish';
+    const [fromPage] = await observe(
+      facts({ url: '/account/orders?tab=2', status: 302, responseHeaders: { location } }),
+    );
+    const [fromLogin] = await observe(
+      facts({ url: '/login', status: 302, responseHeaders: { location } }),
+    );
+    expect(fromPage).toMatchObject({
+      type: 'authn.login_start.success',
+      outcome: 'success',
+      observer: { role: 'rp' },
+      client: { id: 'web' },
+      oauth: { scope: ['openid', 'email'] },
+      http: { method: 'GET', path: '/account/orders', status: 302 },
+    });
+    expect(fromPage!.flow!.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(fromPage!.flow).toEqual(fromLogin!.flow);
+    expect(JSON.stringify(fromPage)).not.toMatch(/secretish|op\.example|redirect_uri/);
+  });
+
+  test('reads a relative Location (a provider in the same app) as an authorization request too', async () => {
+    const location = '/oidc/auth?client_id=web&response_type=code&scope=openid&nonce=n1';
+    const [e] = await observe(
+      facts({ url: '/private', status: 303, responseHeaders: { location } }),
+    );
+    expect(e).toMatchObject({ type: 'authn.login_start.success', client: { id: 'web' } });
+  });
+
+  test.each([
+    ['a plain redirect', '/home'],
+    ['a redirect back to the app with a client_id only', '/done?client_id=web'],
+    [
+      'response_type and client_id only as values',
+      '/x?next=response_type%3Dcode%26client_id%3Dweb',
+    ],
+    ['no Location', undefined],
+  ])('logs no login start for %s', async (_name, location) => {
+    const events = await observe(
+      facts({
+        url: '/somewhere',
+        status: 302,
+        responseHeaders: location === undefined ? {} : { location },
+      }),
+    );
+    expect(events).toEqual([]);
+  });
+
+  test('logs no login start for a page that answers 200 with an authorization URL in Location', async () => {
+    const location = 'https://op.example/authorize?response_type=code&client_id=web';
+    const events = await observe(
+      facts({ url: '/page', status: 200, responseHeaders: { location } }),
+    );
+    expect(events).toEqual([]);
+  });
+
   test('logs a failed login start with server_error', async () => {
     const [e] = await observe(facts({ url: '/login', status: 500 }));
     expect(e).toMatchObject({ type: 'authn.login_start.failure', reason: 'server_error' });

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import Router from '@koa/router';
 import koaJwt from 'koa-jwt';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createAuditor, memorySink, type Sink } from '@authtrail/core';
 import { authtrail } from '@authtrail/koa';
 
@@ -154,5 +154,64 @@ describe('@authtrail/koa', () => {
     await fetch(`${url}/anything`, { headers: { authorization: 'Bearer abc' } });
     await auditor.flush();
     expect(sink.events).toEqual([]);
+  });
+});
+
+describe('login start from a protected page (an openid-client app redirecting by hand)', () => {
+  test('logs authn.login_start.success with client, scope and the flow id the callback gives, and none of the secrets', async () => {
+    const sink = memorySink();
+    const auditor = createAuditor({ sinks: [sink], keys, delivery: { retries: 0 } });
+    const app = new Koa();
+    app.use(authtrail({ auditor }));
+    const secrets = {
+      state: randomBytes(16).toString('base64url'),
+      nonce: randomBytes(16).toString('base64url'),
+      challenge: randomBytes(32).toString('base64url'),
+    };
+    const router = new Router();
+    // What openid-client's buildAuthorizationUrl() gives, sent where a session is missing.
+    router.get('/account/:section', (ctx) => {
+      const url = new URL('https://op.example/authorize');
+      url.search = new URLSearchParams({
+        client_id: 'koa-rp',
+        redirect_uri: 'https://rp.example/cb',
+        response_type: 'code',
+        scope: 'openid email',
+        state: secrets.state,
+        nonce: secrets.nonce,
+        code_challenge: secrets.challenge,
+        code_challenge_method: 'S256',
+      }).toString();
+      ctx.redirect(url.href);
+    });
+    app.use(router.routes());
+    const base = await serve(app);
+    const res = await fetch(`${base}/account/orders`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    // The callback of this login, as core sees it once the app's session holds the ID token.
+    auditor.attach('koa').observe({
+      startTime: Date.now(),
+      durationMs: 1,
+      method: 'GET',
+      url: '/callback?code=c&state=s',
+      status: 302,
+      headers: {},
+      idTokenClaims: { sub: 'u1', nonce: secrets.nonce },
+    });
+    await auditor.flush();
+    const [start, done] = sink.events;
+    expect(start).toMatchObject({
+      type: 'authn.login_start.success',
+      observer: { role: 'rp', adapter: 'koa' },
+      client: { id: 'koa-rp' },
+      oauth: { scope: ['openid', 'email'] },
+      http: { method: 'GET', route: '/account/:section', status: 302 },
+    });
+    expect(done).toMatchObject({ type: 'authn.login.success' });
+    expect(start!.flow?.id).toBeDefined();
+    expect(start!.flow).toEqual(done!.flow);
+    const written = JSON.stringify(start);
+    for (const value of Object.values(secrets)) expect(written).not.toContain(value);
+    expect(written).not.toContain('op.example');
   });
 });
