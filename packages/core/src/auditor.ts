@@ -150,12 +150,24 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
     if (auditErrorChannel.hasSubscribers) auditErrorChannel.publish({ error });
   };
 
+  // The policy: which events are recorded. Skipped ones are counted here and go no further.
+  const policy = o.policy;
+  const skippedByRule = new Array<number>(o.policyRules).fill(0);
+  let skipped = 0;
+  const admitted = (event: AuditEvent): boolean => {
+    const rule = policy === undefined ? -1 : policy(event);
+    if (rule === -1) return true;
+    skipped++;
+    skippedByRule[rule]!++;
+    return false;
+  };
+
   /** Records a manual event under these observer blocks (the auditor's own, or an adapter's). */
   const recordAs = (by: Observers) => (input: ManualEvent) => {
     if (closed)
       throw new AuthtrailError('ERR_AUTHTRAIL_CLOSED', 'authtrail: record() after close()');
     const event = manualEvent(o, by, input);
-    push(event);
+    if (admitted(event)) push(event);
     return event;
   };
 
@@ -165,6 +177,7 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
       // Built once per adapter, like the auditor's own: a request only swaps in a frozen block.
       const mine = adapter === o.adapter ? observer : observers(o, String(adapter));
       const label = (event: AuditEvent) => {
+        if (!admitted(event)) return;
         event.observer = mine[event.observer.role];
         push(event);
       };
@@ -202,7 +215,7 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
     close() {
       return shutdown(Date.now() + o.delivery.closeTimeoutMs);
     },
-    stats: () => ({ ...queue.stats(), errors }),
+    stats: () => ({ ...queue.stats(), errors, skipped, skippedByRule: [...skippedByRule] }),
   };
   function admit(): Promise<void> | undefined {
     if (holding) return holding;

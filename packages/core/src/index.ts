@@ -17,6 +17,7 @@ export {
 } from './taxonomy.js';
 export { resolveOptions, type AuthtrailOptions, type ResolvedOptions } from './options.js';
 export type { RouteKind, RouteOptions } from './classify.js';
+export type { PolicyRule } from './policy.js';
 export { bearerToken, inspectToken, type TokenShape } from './token.js';
 export { redactPath } from './redact.js';
 export type { VerifyOptions } from './verify.js';

@@ -4,6 +4,7 @@ import type { DeliveryOptions } from './delivery/queue.js';
 import { invalidOptions, shapeOf, type OptionIssue } from './errors.js';
 import { chainKeyId, type ChainKey } from './integrity/chain.js';
 import { compileRoutes, type RouteKind, type RouteOptions } from './classify.js';
+import { compilePolicy, type PolicyCheck, type PolicyRule } from './policy.js';
 import { clean } from './redact.js';
 import { stdoutSink } from './sinks/stdout.js';
 import type { Sink } from './types.js';
@@ -102,6 +103,19 @@ export interface AuthtrailOptions {
    * @default off; everyMs 60000
    */
   chainAnchor?: { sink: Sink; everyMs?: number };
+  /**
+   * Which events are recorded: ordered rules, the first that matches an event decides (`'skip'`
+   * or `'record'`); an event no rule matches is recorded. Skipped events reach no sink, no chain
+   * and no queue, and are counted in `stats().skipped`. authtrail's own `audit.*` events are
+   * always recorded. Manual events (`record()`) go through the policy too.
+   * @default [] (every event is recorded)
+   * @example
+   * policy: [
+   *   { action: 'record', route: '/healthz', outcome: 'failure' },
+   *   { action: 'skip', route: ['/healthz', '/metrics'] },
+   * ]
+   */
+  policy?: readonly PolicyRule[];
   /** Bounds on untrusted input. */
   limits?: {
     /** Longer bearer tokens are not decoded (reason `token_malformed`). @default 16384 */
@@ -149,6 +163,10 @@ export interface ResolvedOptions {
   readonly verify: Readonly<VerifyOptions> | undefined;
   readonly delivery: DeliveryOptions & { readonly handleSignals: boolean };
   readonly limits: { readonly maxTokenLength: number; readonly maxStringLength: number };
+  /** The compiled `policy`: undefined when every event is recorded. */
+  readonly policy: PolicyCheck | undefined;
+  /** How many rules the policy has (for the per-rule counts of `stats().skippedByRule`). */
+  readonly policyRules: number;
   /** Injected clock and id source (tests only); undefined in production. */
   readonly clock: (() => number) | undefined;
   readonly ids: ((timeMs: number) => string) | undefined;
@@ -168,6 +186,7 @@ const TOP_LEVEL = new Set([
   'delivery',
   'limits',
   'chainAnchor',
+  'policy',
   'clock',
   'ids',
 ]);
@@ -434,6 +453,7 @@ export function resolveOptions(
   });
 
   const verify = resolveVerify(o.verify, bad);
+  const policy = compilePolicy(o.policy, issues);
 
   const fn = <F>(name: 'clock' | 'ids', example: string): F | undefined => {
     const v = o[name];
@@ -466,6 +486,8 @@ export function resolveOptions(
     verify,
     delivery,
     limits,
+    policy,
+    policyRules: policy && Array.isArray(o.policy) ? o.policy.length : 0,
     clock,
     ids,
   });

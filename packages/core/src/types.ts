@@ -213,6 +213,10 @@ export interface AuditorStats extends SinkStats {
   enqueued: number;
   /** Requests whose auditing threw inside authtrail (the response was not affected). */
   errors: number;
+  /** Events the `policy` skipped: never queued, chained or delivered. */
+  skipped: number;
+  /** Of those, how many each rule skipped, by its index in `policy` (0 for `'record'` rules). */
+  skippedByRule: number[];
   /** Events waiting now: not yet handed out, plus the longest sink backlog (memory and spill file). */
   queued: number;
   /** The counters of each sink, by name. */

@@ -23,6 +23,19 @@ auditor.record({ reason: 'x' });
 createAuditor({ sinks: ['stdout'] });
 // @ts-expect-error routes are a preset name or an object
 createAuditor({ routes: 'keycloak' });
+// A policy: ordered rules, each field one value or a list.
+createAuditor({
+  policy: [
+    { action: 'record', route: '/healthz', outcome: 'failure' },
+    { action: 'skip', route: ['/healthz', '/metrics'], type: 'api.*', client: ['probe'] },
+  ],
+});
+// @ts-expect-error a rule's action is 'skip' or 'record'
+createAuditor({ policy: [{ action: 'drop', route: '/healthz' }] });
+// @ts-expect-error an outcome is success, failure or detected
+createAuditor({ policy: [{ action: 'skip', outcome: 'ok' }] });
+const skipped: number = auditor.stats().skipped + auditor.stats().skippedByRule.length;
+void skipped;
 // A chain key alone, or a rotation: the first signs.
 createAuditor({ keys: { chain: 'k'.repeat(32) } });
 createAuditor({ keys: { chain: [{ id: '2026-12', key: 'k'.repeat(32) }] } });

@@ -135,7 +135,7 @@ export class DeliveryQueue {
   }
 
   /** Totals over every sink (each sink counts its own deliveries), and the deepest backlog. */
-  stats(): Omit<AuditorStats, 'errors'> {
+  stats(): Omit<AuditorStats, 'errors' | 'skipped' | 'skippedByRule'> {
     const total = zeroStats();
     const sinks: Record<string, SinkStats> = {};
     let deepest = 0;
