@@ -11,6 +11,7 @@ import { HashChain } from './integrity/chain.js';
 import { ChainState } from './integrity/chain-state.js';
 import { SealingKey } from './integrity/sealing.js';
 import { flushOnExit } from './delivery/shutdown.js';
+import { ADAPTER_KEY } from './node/symbols.js';
 import { within } from './internal/deadline.js';
 import { EventTypes, Reasons } from './taxonomy.js';
 import type { AuditEvent, AuditorStats, ManualEvent, RequestFacts, SinkHost } from './types.js';
@@ -58,13 +59,6 @@ export interface AdapterHandle {
   readonly recorder: AuditRecorder;
 }
 
-/**
- * The auditor's own `observer.adapter` (for the events no adapter saw: those recorded through the
- * auditor itself, checkpoints, delivery reports), an option only adapters and the jest kit set.
- * @default 'core'
- */
-const OWN_ADAPTER = Symbol.for('authtrail.adapter');
-
 let ephemeralNoticeShown = false;
 
 /**
@@ -75,7 +69,9 @@ let ephemeralNoticeShown = false;
  * auditor.record({ type: 'authn.mfa_enroll.success', user: { id: 'u-42' } });
  */
 export function createAuditor(options?: AuthtrailOptions): Auditor {
-  const own = (options as { [OWN_ADAPTER]?: unknown } | undefined)?.[OWN_ADAPTER];
+  // The auditor's own `observer.adapter` (for the events no adapter saw: those recorded through the
+  // auditor itself, checkpoints, delivery reports), an option only adapters and the jest kit set.
+  const own = (options as { [ADAPTER_KEY]?: unknown } | undefined)?.[ADAPTER_KEY];
   const o = resolveOptions(options, typeof own === 'string' ? own : 'core');
   if (o.ephemeralKey && !ephemeralNoticeShown) {
     ephemeralNoticeShown = true;

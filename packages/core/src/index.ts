@@ -6,6 +6,26 @@ export {
   type AuditRecorder,
 } from './auditor.js';
 export { AuthtrailError, type AuthtrailErrorCode, type OptionIssue } from './errors.js';
+export {
+  arrival,
+  attachAdapter,
+  clientIp,
+  keepSessionOnAssign,
+  mountedRoute,
+  noteProviderErrors,
+  plainClaims,
+  since,
+  whenAdmitted,
+  ERROR_KEY,
+  SESSION_KEY,
+  STATE_KEY,
+  type AdapterOptions,
+  type AttachedAdapter,
+  type ErrorEmitter,
+  type HasClientIp,
+  type KeptSession,
+  type RequestState,
+} from './node/index.js';
 export { invalidOptions, shapeOf } from './errors.js';
 export {
   EventTypes,

@@ -148,3 +148,12 @@ test('a second signal while closing on the first ends the process at once (Ctrl-
   expect(await exited).toBe('SIGINT');
   clearTimeout(stuck);
 });
+
+test('an app that loads both the ESM and the CommonJS build of core gets one SIGTERM listener, removed when the last auditor closes', async () => {
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    join(__dirname, 'contract', 'both-builds.mjs'),
+  ]);
+  // Two module copies, one registry: a second listener made each copy count the other as the
+  // app's own, so on SIGTERM both only flushed and nobody closed the chains or ended the process.
+  expect(JSON.parse(stdout)).toEqual({ twoCopies: true, open: [1, 1, 1], closed: [0, 0, 0] });
+});

@@ -1,17 +1,18 @@
 import {
-  createAuditor,
+  attachAdapter,
+  clientIp,
+  noteProviderErrors,
+  since,
+  ERROR_KEY,
+  type AdapterOptions,
   type AuditRecorder,
-  type Auditor,
-  type AuthtrailOptions,
   type Claims,
+  type ErrorEmitter,
 } from '@authtrail/core';
 import type { Context, Middleware } from 'koa';
 
 /** Options of {@link authtrail}: every core option, or an `auditor` to share one. */
-export interface KoaAuthtrailOptions extends AuthtrailOptions {
-  /** Use this auditor instead of creating one (the other options are then ignored). */
-  auditor?: Auditor;
-}
+export type KoaAuthtrailOptions = AdapterOptions;
 
 declare module 'koa' {
   interface DefaultContext {
@@ -20,23 +21,10 @@ declare module 'koa' {
   }
 }
 
-const ERROR = Symbol.for('authtrail.error');
-// The label of the events an auditor authtrail() created records by itself (see core's auditor).
-const OWN_ADAPTER: symbol = Symbol.for('authtrail.adapter');
-const OP_EVENTS = [
-  'authorization.error',
-  'grant.error',
-  'end_session.error',
-  'revocation.error',
-  'introspection.error',
-  'userinfo.error',
-  'server_error',
-];
-
 /** What authtrail reads from the context as other middleware left it. */
 interface Seen {
-  [ERROR]?: unknown;
-  oidc?: { provider?: { on(event: string, fn: (ctx: Seen, err: unknown) => void): unknown } };
+  [ERROR_KEY]?: unknown;
+  oidc?: { provider?: ErrorEmitter };
   state: { user?: unknown };
   _matchedRoute?: unknown;
   routePath?: unknown;
@@ -50,12 +38,8 @@ interface Seen {
  * provider.use(authtrail({ routes: 'oidc-provider' }));       // an OpenID Provider
  */
 export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
-  const { auditor: shared, ...rest } = options;
-  const auditor = (shared ?? createAuditor({ ...rest, [OWN_ADAPTER]: 'koa' })).attach('koa');
+  const auditor = attachAdapter('koa', options).handle;
   const { provider, recorder } = auditor;
-  // oidc-provider renders some errors itself; its events carry the error the HTTP view lacks.
-  const listening = new WeakSet<object>();
-  const noteError = (ctx: Seen, err: unknown) => void (ctx[ERROR] = err);
 
   return async function authtrailKoa(ctx: Context, next) {
     const startTime = Date.now();
@@ -68,7 +52,7 @@ export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
       const user = seen.state.user;
       auditor.observe({
         startTime,
-        durationMs: performance.now() - t0,
+        durationMs: since(t0),
         method: ctx.method,
         url: ctx.originalUrl,
         route:
@@ -79,29 +63,25 @@ export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
         aborted: !ctx.res.writableFinished,
         headers: ctx.req.headers,
         response: ctx.res,
-        // ctx.ip reads the proxy header first (~0.7 µs a request); without app.proxy it is the socket's.
-        ip: ctx.app.proxy ? ctx.ip : (ctx.socket.remoteAddress ?? ctx.ip),
+        ip: clientIp(ctx.app.proxy, ctx),
         body: kind === undefined ? undefined : seen.request.body,
-        error: seen[ERROR],
+        error: seen[ERROR_KEY],
         tokenClaims: user !== null && typeof user === 'object' ? (user as Claims) : undefined,
         oidc: provider ? seen.oidc : undefined,
         responseBody: provider ? ctx.body : undefined,
       });
     });
-    // overflow: 'block' with a full queue: the request waits here for room.
+    // whenAdmitted() without a callback: overflow 'block' with a full queue waits here for room.
     const wait = auditor.admit();
     if (wait) await wait;
     try {
       await next();
     } catch (err) {
-      seen[ERROR] = err;
+      seen[ERROR_KEY] = err;
       throw err;
     } finally {
-      const op = provider ? seen.oidc?.provider : undefined;
-      if (op && !listening.has(op)) {
-        listening.add(op);
-        for (const event of OP_EVENTS) op.on(event, noteError);
-      }
+      // oidc-provider renders some errors itself; its events carry the error the HTTP view lacks.
+      if (provider) noteProviderErrors(seen.oidc?.provider);
     }
   };
 }

@@ -10,6 +10,8 @@
  * {@link HARD_STOP_MARGIN_MS} after the longest `closeTimeoutMs` (a sink stuck on a collector
  * that never answers, or on a pipe nobody reads, cannot keep the process alive).
  */
+import { SHUTDOWN_KEY } from '../node/symbols.js';
+
 interface Closable {
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -23,6 +25,15 @@ interface Closable {
  * deadline always finishes first.
  */
 export const HARD_STOP_MARGIN_MS = 500;
+
+/**
+ * The process's one registry: what the first copy of authtrail to load (the ESM or the CommonJS
+ * build, or another version) put on `globalThis`. Per module copy, an app loading both builds got
+ * two SIGTERM listeners, each counting the other as the app's and so only flushing.
+ */
+interface Registry {
+  flushOnExit(auditor: Closable): () => void;
+}
 
 const live = new Set<Closable>();
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -66,11 +77,17 @@ function uninstall(): void {
   process.off('beforeExit', onBeforeExit);
 }
 
+const registry: Registry = ((globalThis as { [SHUTDOWN_KEY]?: Registry })[SHUTDOWN_KEY] ??= {
+  flushOnExit(auditor) {
+    if (live.size === 0) install();
+    live.add(auditor);
+    return () => {
+      if (live.delete(auditor) && live.size === 0) uninstall();
+    };
+  },
+});
+
 /** Watches `auditor` until the returned function is called (on close). */
 export function flushOnExit(auditor: Closable): () => void {
-  if (live.size === 0) install();
-  live.add(auditor);
-  return () => {
-    if (live.delete(auditor) && live.size === 0) uninstall();
-  };
+  return registry.flushOnExit(auditor);
 }
