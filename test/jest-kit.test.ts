@@ -1,40 +1,21 @@
-// The README's short jest example, run as a user would run it: in a plain CommonJS jest project and
-// in an ESM one (node --experimental-vm-modules), each a child jest process in a temporary copy of
+// The README's short jest example, run as a user would run it: as written in a plain CommonJS jest
+// project, and with its require() lines as imports in an ESM one (node --experimental-vm-modules),
+// each a child jest process in a temporary copy of
 // test/fixtures/jest-{cjs,esm} that resolves @authtrail/jest, express, supertest and jest from this
 // repository's node_modules. A deliberately broken copy must fail, so this test can fail.
 import { execFile } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROOT, readmeExample } from './support/readme';
 
-const ROOT = join(__dirname, '..');
-const MARKER = '<!-- example: jest-kit -->';
-
-/** The fenced block after the marker in the README: the example users copy. */
-function readmeExample(): string {
-  const text = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const block = /```js\n([\s\S]*?)```/.exec(text.slice(Math.max(0, text.indexOf(MARKER))));
-  if (!text.includes(MARKER) || !block)
-    throw new Error(`no \`\`\`js block after ${MARKER} in README.md`);
-  return block[1]!;
-}
-
-/** The same example with require() instead of import, for the CommonJS project. */
-function toCommonJs(code: string): string {
+/** The same example with import instead of require(), for the ESM project. */
+function toEsm(code: string): string {
   const out = code
-    .replace(/^import (\w+) from '([^']+)';$/gm, "const $1 = require('$2');")
-    .replace(/^import \{([^}]+)\} from '([^']+)';$/gm, "const {$1} = require('$2');");
-  if (/^import /m.test(out))
-    throw new Error(`an import the test cannot turn into require():\n${out}`);
+    .replace(/^const (\w+) = require\('([^']+)'\);$/gm, "import $1 from '$2';")
+    .replace(/^const \{([^}]+)\} = require\('([^']+)'\);$/gm, "import {$1} from '$2';");
+  if (/require\(/.test(out))
+    throw new Error(`a require() the test cannot turn into an import:\n${out}`);
   return out;
 }
 
@@ -74,18 +55,18 @@ function runJest(kind: 'cjs' | 'esm', code: string): Promise<Run> {
   });
 }
 
-const example = readmeExample();
+const example = readmeExample('jest-kit');
 // Break one expectation: the failing copy must fail, and say what it saw instead.
 const broken = example.replace("{ reason: 'token_expired' }", "{ reason: 'token_revoked' }");
 
 test('the example in the README is the one with the marker, and the broken copy differs', () => {
-  expect(example).toContain("from '@authtrail/jest'");
+  expect(example).toContain("require('@authtrail/jest')");
   expect(broken).not.toBe(example);
 });
 
 test.each([
-  ['a plain CommonJS jest project', 'cjs', toCommonJs(example)],
-  ['an ESM jest project (node --experimental-vm-modules)', 'esm', example],
+  ['a plain CommonJS jest project, as written', 'cjs', example],
+  ['an ESM jest project (node --experimental-vm-modules), with imports', 'esm', toEsm(example)],
 ] as const)('the README example passes in %s', async (_name, kind, code) => {
   const run = await runJest(kind, code);
   expect({ exitCode: run.exitCode, output: run.output }).toMatchObject({ exitCode: 0 });
@@ -93,8 +74,8 @@ test.each([
 });
 
 test.each([
-  ['cjs', toCommonJs(broken)],
-  ['esm', broken],
+  ['cjs', broken],
+  ['esm', toEsm(broken)],
 ] as const)(
   'a broken copy fails in the %s project, showing the nearest event',
   async (kind, code) => {

@@ -1,7 +1,7 @@
 // npm run demo [-- --once] [-- --json]   (npm run demo --json: npm's own --json flag works too)
 // Starts an OpenID Provider, an Express relying party and a bearer-token API on 127.0.0.1, walks
 // through real logins, failures, API calls and a logout, and prints the audit events as they happen.
-import { callbackSink } from '@authtrail/core';
+import { stdoutSink } from '@authtrail/core';
 import browser from './browser.cjs';
 import { SHORT_CLIENT, USERS, startStack } from './stack.mjs';
 
@@ -16,31 +16,17 @@ const say = (text) => (json ? process.stderr : process.stdout).write(text);
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code, s) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
 
-function show(event) {
-  if (json) return process.stdout.write(JSON.stringify(event) + '\n');
-  const mark = event.outcome === 'success' ? paint(32, 'ok  ') : paint(31, 'FAIL');
-  const facts = [
-    event.reason && `reason=${event.reason}`,
-    event.error && `error=${event.error.code}`,
-    event.user?.id && `user=${event.user.id}`,
-    event.client && `client=${event.client.id}`,
-    event.oauth?.scope && `scope="${event.oauth.scope.join(' ')}"`,
-    event.oauth?.token &&
-      `token=${event.oauth.token.fingerprint}${event.oauth.token.verified ? ' (verified)' : ' (unverified)'}`,
-    event.flow && `flow=${event.flow.id}`,
-    event.http && `${event.http.method} ${event.http.path} -> ${event.http.status}`,
-  ].filter(Boolean);
-  process.stdout.write(`  ${mark} ${paint(1, event.type.padEnd(26))} ${facts.join('  ')}\n`);
-  process.stdout.write(paint(2, `       ${JSON.stringify(event)}\n`));
-}
+// One line per event as it happens: the pretty format on a terminal (coloured unless NO_COLOR),
+// the raw JSON events with --json.
+const sinks = [stdoutSink({ format: json ? 'native' : 'pretty' })];
 
 async function start() {
   const port = Number(process.env.PORT ?? 3000);
   try {
-    return await startStack({ port, sinks: [callbackSink(show)] });
+    return await startStack({ port, sinks });
   } catch (err) {
     if (err.code !== 'EADDRINUSE') throw err;
-    return startStack({ port: 0, sinks: [callbackSink(show)] }); // ports taken: any free ones
+    return startStack({ port: 0, sinks }); // ports taken: any free ones
   }
 }
 

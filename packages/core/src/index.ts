@@ -58,13 +58,17 @@ export {
   OCSF_VERSION,
   formatEvent,
   isEventFormat,
+  LINE_FORMATS,
+  prettyLine,
   resolveFormat,
   toEcs,
   toOcsf,
   type EcsDocument,
   type EventFormat,
   type FormattedEvent,
+  type LineFormat,
   type OcsfEvent,
+  type PrettyOptions,
 } from './formats/index.js';
 export {
   ChainVerifier,

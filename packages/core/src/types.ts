@@ -6,6 +6,13 @@ import type { EventType, Outcome, Reason } from './taxonomy.js';
  */
 export type EventFormat = 'native' | 'ecs' | 'ocsf';
 
+/**
+ * What the sinks for people (`stdoutSink`, `memorySink`) take: an {@link EventFormat}, or `pretty`,
+ * one readable line per event for a developer's terminal. Not an `EventFormat`: a sink whose
+ * output a machine reads does not compile with it.
+ */
+export type LineFormat = EventFormat | 'pretty';
+
 /** Which side wrote the event: the app using an OP, the provider itself, or an API. */
 export type ObserverRole = 'rp' | 'op' | 'rs';
 
@@ -168,7 +175,7 @@ export interface Batch {
    * call for a format, then reused by every sink asking for the same format.
    * @default format 'native'
    */
-  lines(format?: EventFormat): string;
+  lines(format?: LineFormat): string;
 }
 
 /** What an auditor offers the sinks it writes to (see {@link Sink.attach}); one host per sink. */

@@ -1,5 +1,5 @@
-import { formatEvent, type EventFormat } from '../formats/index.js';
-import type { AuditEvent, Batch } from '../types.js';
+import { formatEvent, prettyLine } from '../formats/index.js';
+import type { AuditEvent, Batch, LineFormat } from '../types.js';
 import { serialize } from './line.js';
 
 /**
@@ -8,7 +8,7 @@ import { serialize } from './line.js';
  * when the queue already made them.
  */
 export function createBatch(events: readonly AuditEvent[], native?: readonly string[]): Batch {
-  const encoded: Partial<Record<EventFormat, string>> = {};
+  const encoded: Partial<Record<LineFormat, string>> = {};
   return {
     events,
     lines(format = 'native') {
@@ -17,6 +17,7 @@ export function createBatch(events: readonly AuditEvent[], native?: readonly str
         out = '';
         // Native lines were serialised once when the event was queued (they sized the queue).
         if (format === 'native') out = native ? native.join('') : events.map(serialize).join('');
+        else if (format === 'pretty') for (const event of events) out += prettyLine(event) + '\n';
         else for (const event of events) out += JSON.stringify(formatEvent(event, format)) + '\n';
         encoded[format] = out;
       }

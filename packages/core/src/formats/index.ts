@@ -1,15 +1,25 @@
 import { invalidOptions, shapeOf } from '../errors.js';
-import type { AuditEvent, EventFormat } from '../types.js';
+import type { AuditEvent, EventFormat, LineFormat } from '../types.js';
 import { compact } from './compact.js';
 import { toEcs, type EcsDocument } from './ecs.js';
 import { toOcsf, type OcsfEvent } from './ocsf.js';
 
 export { toEcs, ECS_VERSION, type EcsDocument } from './ecs.js';
 export { toOcsf, OCSF_VERSION, type OcsfEvent } from './ocsf.js';
-export type { EventFormat } from '../types.js';
+export { prettyLine, type PrettyOptions } from './pretty.js';
+export type { EventFormat, LineFormat } from '../types.js';
 
-/** Every output format, in the order error messages list them. */
+/**
+ * The formats that render an event as a JSON document, in the order error messages list them:
+ * what every sink takes.
+ */
 export const EVENT_FORMATS = ['native', 'ecs', 'ocsf'] as const satisfies readonly EventFormat[];
+
+/**
+ * What the sinks for people take (`stdoutSink`, `memorySink`): the JSON formats and `pretty`, one
+ * readable line per event for development. Sinks whose output a machine reads reject `pretty`.
+ */
+export const LINE_FORMATS = [...EVENT_FORMATS, 'pretty'] as const satisfies readonly LineFormat[];
 
 /** What {@link formatEvent} returns for each format. */
 export type FormattedEvent<F extends EventFormat = EventFormat> = {
@@ -44,21 +54,36 @@ export function formatEvent(event: AuditEvent, format: EventFormat): FormattedEv
 }
 
 /**
- * The format a sink was given, checked where the sink is created: an unknown one throws
+ * The format a sink was given, checked where the sink is created: one not in `accepted` (the JSON
+ * formats, or {@link LINE_FORMATS} for a sink that takes `pretty`) throws
  * `ERR_AUTHTRAIL_INVALID_OPTIONS` naming the value received and the valid ones.
  */
-export function resolveFormat(value: unknown, where: string): EventFormat {
+export function resolveFormat(value: unknown, where: string): EventFormat;
+export function resolveFormat(
+  value: unknown,
+  where: string,
+  accepted: readonly LineFormat[],
+): LineFormat;
+export function resolveFormat(
+  value: unknown,
+  where: string,
+  accepted: readonly LineFormat[] = EVENT_FORMATS,
+): LineFormat {
   if (value === undefined) return 'native';
-  if (isEventFormat(value)) return value;
-  throw formatError(where, value);
+  if ((accepted as readonly unknown[]).includes(value)) return value as LineFormat;
+  throw formatError(where, value, accepted);
 }
 
-function formatError(where: string, value: unknown) {
+function formatError(
+  where: string,
+  value: unknown,
+  accepted: readonly LineFormat[] = EVENT_FORMATS,
+) {
   return invalidOptions([
     {
       path: where,
-      received: shapeOf(value, EVENT_FORMATS),
-      fix: `use one of ${EVENT_FORMATS.map((f) => `'${f}'`).join(', ')}`,
+      received: shapeOf(value, accepted),
+      fix: `use one of ${accepted.map((f) => `'${f}'`).join(', ')}`,
     },
   ]);
 }

@@ -1,4 +1,4 @@
-import { resolveFormat, type EventFormat } from '../formats/index.js';
+import { LINE_FORMATS, resolveFormat, type LineFormat } from '../formats/index.js';
 import type { AuditEvent, Sink } from '../types.js';
 
 /** A sink that keeps events in memory: for tests and for tools that inspect events in process. */
@@ -12,8 +12,8 @@ export interface MemorySink extends Sink {
 
 /** Options of {@link memorySink}. */
 export interface MemorySinkOptions {
-  /** The format of `text()`: `'native'`, `'ecs'` or `'ocsf'`. @default 'native' */
-  format?: EventFormat;
+  /** The format of `text()`: `'native'`, `'ecs'`, `'ocsf'` or `'pretty'` (never coloured). @default 'native' */
+  format?: LineFormat;
 }
 
 /**
@@ -23,7 +23,7 @@ export interface MemorySinkOptions {
  * // ... sink.events (native objects), sink.text() (OCSF lines)
  */
 export function memorySink(options: MemorySinkOptions = {}): MemorySink {
-  const format = resolveFormat(options.format, 'memorySink({ format })');
+  const format = resolveFormat(options.format, 'memorySink({ format })', LINE_FORMATS);
   const events: AuditEvent[] = [];
   let text = '';
   return {

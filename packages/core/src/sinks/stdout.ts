@@ -1,12 +1,17 @@
-import { resolveFormat, type EventFormat } from '../formats/index.js';
-import type { Sink } from '../types.js';
+import { LINE_FORMATS, resolveFormat, type LineFormat } from '../formats/index.js';
+import { prettyLine, wantsColor } from '../formats/pretty.js';
+import type { Batch, Sink } from '../types.js';
 
 /** Options of {@link stdoutSink}. */
 export interface StreamSinkOptions {
   /** The stream to write to. @default process.stdout */
   stream?: NodeJS.WritableStream;
-  /** How each line is written: `'native'`, `'ecs'` or `'ocsf'`. @default 'native' */
-  format?: EventFormat;
+  /**
+   * How each line is written: `'native'`, `'ecs'` or `'ocsf'` (JSON), or `'pretty'` (one readable
+   * line per event, for development; coloured only when the stream is a TTY and `NO_COLOR` is
+   * unset). @default 'native'
+   */
+  format?: LineFormat;
 }
 
 /**
@@ -20,17 +25,24 @@ export interface StreamSinkOptions {
  * @example
  * createAuditor({ sinks: [stdoutSink()] });
  * createAuditor({ sinks: [stdoutSink({ format: 'ecs' })] }); // for Filebeat / Elastic Agent
+ * createAuditor({ sinks: [stdoutSink({ format: 'pretty' })] }); // on a developer's terminal
  */
 export function stdoutSink(options: StreamSinkOptions = {}): Sink {
   const stream = options.stream ?? process.stdout;
-  const format = resolveFormat(options.format, 'stdoutSink({ format })');
+  const format = resolveFormat(options.format, 'stdoutSink({ format })', LINE_FORMATS);
+  // Decided once: a terminal gets colours, a pipe or a file plain text (batch.lines('pretty')).
+  const color = format === 'pretty' && wantsColor(stream);
+  const text = (batch: Batch) =>
+    color
+      ? batch.events.map((event) => prettyLine(event, { color }) + '\n').join('')
+      : batch.lines(format);
   return {
     name: 'stdout',
     write(batch) {
       // A stream that closed (its reader went away) never drains: fail at once, so retries end.
       if ((stream as { destroyed?: boolean }).destroyed)
         throw new Error('stdout: the stream is closed');
-      if (stream.write(batch.lines(format))) return;
+      if (stream.write(text(batch))) return;
       return settled(stream, 'drain');
     },
     async flush() {
