@@ -3,9 +3,14 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import Router from '@koa/router';
 import koaJwt from 'koa-jwt';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { createAuditor, memorySink, type Sink } from '@authtrail/core';
 import { authtrail } from '@authtrail/koa';
+import {
+  authorizationUrl,
+  expectStartMatchingCallback,
+  loginSecrets,
+} from '../../../test/support/login-start.js';
 
 const keys = { fingerprint: 'fingerprint-key-for-tests-0123456789' };
 const SECRET = 'koa-jwt-shared-secret-for-tests-0123456789';
@@ -163,55 +168,13 @@ describe('login start from a protected page (an openid-client app redirecting by
     const auditor = createAuditor({ sinks: [sink], keys, delivery: { retries: 0 } });
     const app = new Koa();
     app.use(authtrail({ auditor }));
-    const secrets = {
-      state: randomBytes(16).toString('base64url'),
-      nonce: randomBytes(16).toString('base64url'),
-      challenge: randomBytes(32).toString('base64url'),
-    };
+    const secrets = loginSecrets();
     const router = new Router();
-    // What openid-client's buildAuthorizationUrl() gives, sent where a session is missing.
-    router.get('/account/:section', (ctx) => {
-      const url = new URL('https://op.example/authorize');
-      url.search = new URLSearchParams({
-        client_id: 'koa-rp',
-        redirect_uri: 'https://rp.example/cb',
-        response_type: 'code',
-        scope: 'openid email',
-        state: secrets.state,
-        nonce: secrets.nonce,
-        code_challenge: secrets.challenge,
-        code_challenge_method: 'S256',
-      }).toString();
-      ctx.redirect(url.href);
-    });
+    router.get('/account/:section', (ctx) => ctx.redirect(authorizationUrl('koa-rp', secrets)));
     app.use(router.routes());
     const base = await serve(app);
     const res = await fetch(`${base}/account/orders`, { redirect: 'manual' });
     expect(res.status).toBe(302);
-    // The callback of this login, as core sees it once the app's session holds the ID token.
-    auditor.attach('koa').observe({
-      startTime: Date.now(),
-      durationMs: 1,
-      method: 'GET',
-      url: '/callback?code=c&state=s',
-      status: 302,
-      headers: {},
-      idTokenClaims: { sub: 'u1', nonce: secrets.nonce },
-    });
-    await auditor.flush();
-    const [start, done] = sink.events;
-    expect(start).toMatchObject({
-      type: 'authn.login_start.success',
-      observer: { role: 'rp', adapter: 'koa' },
-      client: { id: 'koa-rp' },
-      oauth: { scope: ['openid', 'email'] },
-      http: { method: 'GET', route: '/account/:section', status: 302 },
-    });
-    expect(done).toMatchObject({ type: 'authn.login.success' });
-    expect(start!.flow?.id).toBeDefined();
-    expect(start!.flow).toEqual(done!.flow);
-    const written = JSON.stringify(start);
-    for (const value of Object.values(secrets)) expect(written).not.toContain(value);
-    expect(written).not.toContain('op.example');
+    await expectStartMatchingCallback(auditor, sink, 'koa', 'koa-rp', secrets);
   });
 });
