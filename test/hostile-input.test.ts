@@ -1134,7 +1134,7 @@ describe.each(['express', 'koa', 'fastify'] as const)('hostile input through %s'
 const MANUAL_RUNS = 40; // batches
 const MANUAL_BATCH = 10; // events per batch: 400 manual events
 const PSEUDONYM_KEY = 'hostile-input-pseudonym-key-0123456789ab';
-/** Bounds of a manual event's plain data (manual-event.ts; README, Hostile input). */
+/** Bounds of a manual event's plain data (manual-event.ts; docs/events.md, Hostile input). */
 const MANUAL = { depth: 5, keys: 50, items: 100, keyLength: 64, stringLength: MAX_STRING };
 
 /** Defines own enumerable properties as given: `__proto__` becomes a key, not the prototype. */
@@ -1335,7 +1335,8 @@ function plainProblems(v: unknown, at: string, depth = 1): string[] {
 const plain: Check = (v, at) => plainProblems(v, at);
 /**
  * Schema 1 for a manual event: the fields every event has, `user` built as a request's is, the
- * redacted `http` strings; the app's other fields are plain data (README, Events and record()).
+ * redacted `http` strings; the app's other fields are plain data (docs/frameworks.md, Recording
+ * from a route).
  */
 const manualSchema = obj(
   {

@@ -1,6 +1,6 @@
-// The README's short jest example, run as a user would run it: as written in a plain CommonJS jest
-// project, and with its require() lines as imports in an ESM one (node --experimental-vm-modules),
-// each a child jest process in a temporary copy of
+// The short jest example of docs/testing.md, run as a user would run it: as written in a plain
+// CommonJS jest project, and with its require() lines as imports in an ESM one (node
+// --experimental-vm-modules), each a child jest process in a temporary copy of
 // test/fixtures/jest-{cjs,esm} that resolves @authtrail/jest, express, supertest and jest from this
 // repository's node_modules. A deliberately broken copy must fail, so this test can fail.
 import { execFile } from 'node:child_process';
@@ -55,11 +55,12 @@ function runJest(kind: 'cjs' | 'esm', code: string): Promise<Run> {
   });
 }
 
-const example = readmeExample('jest-kit');
+const { code: example, at } = readmeExample('jest-kit');
 // Break one expectation: the failing copy must fail, and say what it saw instead.
 const broken = example.replace("{ reason: 'token_expired' }", "{ reason: 'token_revoked' }");
 
-test('the example in the README is the one with the marker, and the broken copy differs', () => {
+test('the example in docs/testing.md is the one with the marker, and the broken copy differs', () => {
+  expect(at).toMatch(/^docs\/testing\.md:\d+$/);
   expect(example).toContain("require('@authtrail/jest')");
   expect(broken).not.toBe(example);
 });
@@ -67,7 +68,7 @@ test('the example in the README is the one with the marker, and the broken copy 
 test.each([
   ['a plain CommonJS jest project, as written', 'cjs', example],
   ['an ESM jest project (node --experimental-vm-modules), with imports', 'esm', toEsm(example)],
-] as const)('the README example passes in %s', async (_name, kind, code) => {
+] as const)('the docs/testing.md example passes in %s', async (_name, kind, code) => {
   const run = await runJest(kind, code);
   expect({ exitCode: run.exitCode, output: run.output }).toMatchObject({ exitCode: 0 });
   expect(run.output).toMatch(/Tests:\s+2 passed, 2 total/);

@@ -1,4 +1,5 @@
-// Every JavaScript block of the README is checked, so the README cannot drift from the packages:
+// Every JavaScript block of the documentation (README.md and docs/*.md) is checked, so it cannot
+// drift from the packages:
 // - `<!-- example: NAME -->` blocks run as written: each is saved as a file and started with
 //   `node`, with only the environment it reads set (PORT, secrets, the provider's URL), as a user
 //   would start it; real requests go to it on 127.0.0.1 and the audit events it prints on stdout
@@ -112,6 +113,27 @@ test('every ```js block is marked, and every example is run by a test', () => {
   expect([...examples.keys()].sort()).toEqual(['express', 'fastify', 'jest-kit', 'koa']);
 });
 
+test('an unmarked block, a javascript fence and a repeated example name are errors at their line', () => {
+  const marked = (name: string) => `<!-- example: ${name} -->\n\n\`\`\`js\nrun();\n\`\`\`\n`;
+  expect(() => readmeBlocks([['docs/a.md', '# A\n\n```js\nrun();\n```\n']])).toThrow(
+    'docs/a.md:3: a ```js block without a marker',
+  );
+  expect(() =>
+    readmeBlocks([['docs/a.md', '<!-- fragment -->\n```javascript\nrun();\n```\n']]),
+  ).toThrow('docs/a.md:2: fence the block as ```js (not javascript) so it is checked');
+  expect(() =>
+    readmeBlocks([
+      ['README.md', marked('koa')],
+      ['docs/a.md', '# A\n\n' + marked('koa')],
+    ]),
+  ).toThrow('docs/a.md:5: example koa is already the block at README.md:3');
+  // A block inside a list item is read without the item's indentation.
+  const [block] = readmeBlocks([
+    ['docs/a.md', '- item\n\n  <!-- fragment -->\n\n  ```js\n  run();\n  ```\n'],
+  ]);
+  expect(block).toEqual({ example: undefined, at: 'docs/a.md:5', code: 'run();\n' });
+});
+
 describe.each([
   ['koa', '/'],
   ['fastify', '/orders'],
@@ -190,9 +212,9 @@ describe('the express example, run as written against a real oidc-provider', () 
 describe('fragments', () => {
   const fragments = blocks.filter((b) => !b.example);
 
-  test.each(fragments.map((b) => [b.line, b] as const))(
-    'the block at README.md:%i parses',
-    (_line, block: ReadmeBlock) => {
+  test.each(fragments.map((b) => [b.at, b] as const))(
+    'the block at %s parses',
+    (_at, block: ReadmeBlock) => {
       const { diagnostics } = ts.transpileModule(block.code, {
         reportDiagnostics: true,
         compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
@@ -228,7 +250,7 @@ interface Import {
 /** `import x, { a, b as c } from 'p'` and `const { a } = require('p')` of a block. */
 function importsOf(block: ReadmeBlock): Import[] {
   const found: Import[] = [];
-  const at = `README.md:${block.line}`;
+  const { at } = block;
   for (const m of block.code.matchAll(
     /^import (?:(\w+)(?:, )?)?(?:\{([^}]*)\})? from '([^']+)';/gm,
   )) {

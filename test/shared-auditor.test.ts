@@ -1,5 +1,5 @@
-// One auditor shared by an Express, a Koa and a Fastify app (the README's pattern for several apps
-// in one process), each a real server on 127.0.0.1:0. Every event names the adapter that saw it;
+// One auditor shared by an Express, a Koa and a Fastify app (the pattern docs/frameworks.md gives
+// for several apps in one process), each a real server on 127.0.0.1:0. Every event names the adapter that saw it;
 // what the app records through the auditor itself keeps the auditor's own label.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';

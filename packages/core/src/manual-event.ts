@@ -23,7 +23,7 @@ const MANUAL_FIELDS = [
 /**
  * Bytes of JSON the app's fields of one manual event take at most, together. With the fixed part of
  * an event (schema, id, time, type, observer, chain: under 2 KiB) a manual event line stays within
- * the bound the README gives for built events (92,582 bytes).
+ * the bound docs/events.md gives for built events (92,582 bytes).
  */
 export const MANUAL_BYTES = 90_000;
 /** Nesting below a field: its value is level 0, so 5 levels in all. */

@@ -1,4 +1,4 @@
-// The delivery contract of the README, one test (or more) per promise. Each fails when its
+// The delivery contract of docs/delivery.md, one test (or more) per promise. Each fails when its
 // promise is broken: lost, duplicated or reordered events, uncounted drops, unbounded memory.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';

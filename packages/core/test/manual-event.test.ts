@@ -12,7 +12,7 @@ import {
   type ManualEvent,
 } from '@authtrail/core';
 
-/** The bound on one native event line the README documents (its "Hostile input" section). */
+/** The bound on one native event line docs/events.md documents (its "Hostile input" section). */
 const LINE_BOUND = 92_582;
 const FINGERPRINT = 'manual-event-fingerprint-key-0123456789';
 const PSEUDONYM = 'manual-event-pseudonym-key-0123456789ab';
@@ -53,7 +53,8 @@ const jwt = (claims: object) =>
 
 describe('record(): manual events follow the rules of built events', () => {
   test('with pseudonymize, a recorded user is logged as the same keyed hash a request gives, without the raw name, profile or e-mail', async () => {
-    // The README's failed sign-in: the "user name" typed is often a password typed in the wrong box.
+    // The failed sign-in of docs/frameworks.md: the "user name" typed is often a password typed
+    // in the wrong box.
     const typed = 'Tr0ub4dor&3-typed-as-name';
     const lines = await written(
       { pseudonymize: true, keys: { fingerprint: FINGERPRINT, pseudonym: PSEUDONYM } },

@@ -6,8 +6,8 @@ import { FILE_MODE } from './spill-slot.js';
 
 /**
  * The largest record a spill file holds (4 MiB). Lines authtrail makes are far smaller (see the
- * README's bound of an event line); a longer line is refused when spilled and quarantined when read
- * back, so replay never holds more than this in memory.
+ * bound of an event line in docs/events.md); a longer line is refused when spilled and quarantined
+ * when read back, so replay never holds more than this in memory.
  */
 export const RECORD_CAP = 4 * 1024 * 1024;
 /** Bytes read at a time while skipping an over-long record. */

@@ -21,7 +21,8 @@ export interface StreamSinkOptions {
  * When stdout is a pipe (a log shipper), Node writes to it asynchronously on Linux and macOS: a
  * reader that stops reading never blocks the event loop, it only holds this sink's write. The
  * queue then applies its overflow policy, and `close()` gives up on the write at its deadline
- * (see the README's delivery contract). To a file or a terminal Node writes synchronously.
+ * (see the delivery contract in docs/delivery.md). To a file or a terminal Node writes
+ * synchronously.
  * @example
  * createAuditor({ sinks: [stdoutSink()] });
  * createAuditor({ sinks: [stdoutSink({ format: 'ecs' })] }); // for Filebeat / Elastic Agent
