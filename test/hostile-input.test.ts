@@ -32,7 +32,6 @@ import Fastify from 'fastify';
 import {
   Reasons,
   auditErrorChannel,
-  bearerToken,
   createAuditor,
   fileSink,
   memorySink,
@@ -40,6 +39,8 @@ import {
   type MemorySink,
 } from '@authtrail/core';
 import { authtrail as expressAuthtrail } from '@authtrail/express';
+// Internal (in neither entry of @authtrail/core): the header parser, from source.
+import { bearerToken } from '../packages/core/src/token.js';
 import { authtrail as koaAuthtrail } from '@authtrail/koa';
 import { authtrail as fastifyAuthtrail } from '@authtrail/fastify';
 

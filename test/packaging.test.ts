@@ -12,6 +12,7 @@ import {
   readdirSync,
   realpathSync,
   rmSync,
+  statSync,
   symlinkSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,6 +112,78 @@ test.each([
   ],
 ])('the Koa, Fastify, winston and jest tarballs load by %s', (_name, args) => {
   expect(run(args as string[])).toBe('function function function function');
+});
+
+// A sink package's view of core: the sink entry (checkOptions, formatEvent) beside the main one.
+const sinkScript = (load: string) => `
+${load}
+let code;
+const bad = sink.checkOptions('probeSink', { format: 'xml' });
+bad.format();
+try {
+  bad.done();
+} catch (error) {
+  // Thrown by the sink entry's copy, recognised by the main entry's class.
+  code = error instanceof core.AuthtrailError && error.code;
+}
+const check = sink.checkOptions('probeSink', {});
+const format = check.format('ocsf');
+check.done();
+const seen = [];
+const auditor = core.createAuditor({
+  sinks: [{ name: 'probe', write: (batch) => { for (const e of batch.events) seen.push(sink.formatEvent(e, format).class_uid); } }],
+  delivery: { handleSignals: false },
+});
+auditor.record({ type: 'authn.login.success' });
+auditor.close().then(() => process.stdout.write(code + ' ' + seen.join(',')));`;
+
+test.each([
+  [
+    'CommonJS require',
+    [
+      '-e',
+      sinkScript(
+        "const core = require('@authtrail/core'); const sink = require('@authtrail/core/sink');",
+      ),
+    ],
+  ],
+  [
+    'ESM import',
+    [
+      '--input-type=module',
+      '-e',
+      sinkScript(
+        "import * as core from '@authtrail/core'; import * as sink from '@authtrail/core/sink';",
+      ),
+    ],
+  ],
+])(
+  'a sink built on the packed @authtrail/core/sink loads by %s and writes through an auditor',
+  (_name, args) => {
+    expect(run(args as string[])).toBe('ERR_AUTHTRAIL_INVALID_OPTIONS 3002');
+  },
+);
+
+test('@authtrail/core ships its sink entry, with declarations for both module systems, and stays small', () => {
+  const installed = join(app, 'node_modules/@authtrail/core');
+  const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
+    exports: Record<string, Record<'import' | 'require', { types: string; default: string }>>;
+  };
+  const entry = pkg.exports['./sink']!;
+  for (const file of [
+    entry.import.types,
+    entry.import.default,
+    entry.require.types,
+    entry.require.default,
+  ])
+    expect(existsSync(join(installed, file))).toBe(true);
+  // Nothing beyond the built entries and their shared chunks: no sources, no maps, no tests.
+  expect(
+    packed.get('core')!.filter((f) => !/^package\/(dist\/[\w-]+\.(c?js|d\.c?ts)|[\w.]+)$/.test(f)),
+  ).toEqual([]);
+  // Packed: 156 kB before the sink entry, 168 kB with it (the CommonJS build of the sink entry is
+  // a bundle of its own, 26 kB: formats and HTTP kit again). The budget catches maps or sources.
+  expect(statSync(join(dir, 'packs', 'authtrail-core-0.1.0.tgz')).size).toBeLessThan(200_000);
 });
 
 test('the packed command runs from its bin', () => {

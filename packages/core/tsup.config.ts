@@ -2,7 +2,12 @@ import { defineConfig } from 'tsup';
 
 // jose 6 ships ESM only. The ESM build imports it; the CommonJS build bundles it, so that loaders
 // which cannot require() ESM (jest on Node 20, older bundlers) still load @authtrail/core.
-const common = { entry: ['src/index.ts'], sourcemap: true, target: 'node20' } as const;
+// Two entries: the app and adapter API, and `@authtrail/core/sink` for sink authors.
+const common = {
+  entry: ['src/index.ts', 'src/sink.ts'],
+  sourcemap: true,
+  target: 'node20',
+} as const;
 
 export default defineConfig([
   { ...common, format: ['esm'], dts: true, clean: true },

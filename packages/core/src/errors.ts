@@ -18,12 +18,23 @@ export interface OptionIssue {
   readonly fix: string;
 }
 
+const BRAND = Symbol.for('authtrail.error');
+
 /**
  * The only error type authtrail throws. Thrown at startup for a broken configuration and by
  * `record()` for an event that cannot be recorded; never at request time. HTTP sinks reject a
  * failed write with it, which the delivery queue retries and publishes on `authtrail:sink-error`.
  */
 export class AuthtrailError extends Error {
+  /**
+   * `instanceof` holds for an error of any copy of this class: an app can load two (the ESM and the
+   * CommonJS build, or the CommonJS builds of `@authtrail/core` and `@authtrail/core/sink`, which
+   * each bundle their own), and an error thrown by one must still be an `AuthtrailError` to the other.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && BRAND in value;
+  }
+
   readonly code: AuthtrailErrorCode;
   /** For `ERR_AUTHTRAIL_INVALID_OPTIONS`: every problem found, not only the first. */
   readonly issues: readonly OptionIssue[];
@@ -35,6 +46,8 @@ export class AuthtrailError extends Error {
     this.issues = issues;
   }
 }
+// On the prototype, so every copy's errors carry it and their own properties stay as they were.
+Object.defineProperty(AuthtrailError.prototype, BRAND, { value: true });
 
 // A word as enum options take them (`'spill'`, `'ndjson'`, `'express-openid-connect'`): letters and
 // hyphens only, so a hex or base64 secret (which has digits or other signs) is never taken for one.

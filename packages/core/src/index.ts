@@ -26,7 +26,6 @@ export {
   type KeptSession,
   type RequestState,
 } from './node/index.js';
-export { invalidOptions, shapeOf } from './errors.js';
 export {
   EventTypes,
   Reasons,
@@ -35,10 +34,9 @@ export {
   type Reason,
   type Outcome,
 } from './taxonomy.js';
-export { resolveOptions, type AuthtrailOptions, type ResolvedOptions } from './options.js';
+export type { AuthtrailOptions } from './options.js';
 export type { RouteKind, RouteOptions } from './classify.js';
 export type { PolicyRule } from './policy.js';
-export { bearerToken, inspectToken, type TokenShape } from './token.js';
 export { redactPath } from './redact.js';
 export type { VerifyOptions } from './verify.js';
 export { sinkErrorChannel } from './delivery/queue.js';
@@ -53,14 +51,10 @@ export { httpSink, type HttpCommonOptions, type HttpSinkOptions } from './sinks/
 export { splunkHec, type SplunkHecOptions } from './sinks/splunk-hec.js';
 export { elasticsearchBulk, type ElasticsearchBulkOptions } from './sinks/elasticsearch-bulk.js';
 export {
-  EVENT_FORMATS,
   ECS_VERSION,
   OCSF_VERSION,
   formatEvent,
-  isEventFormat,
-  LINE_FORMATS,
   prettyLine,
-  resolveFormat,
   toEcs,
   toOcsf,
   type EcsDocument,

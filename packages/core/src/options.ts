@@ -8,7 +8,7 @@ import { compilePolicy, type PolicyCheck, type PolicyRule } from './policy.js';
 import { clean } from './redact.js';
 import { stdoutSink } from './sinks/stdout.js';
 import type { Sink } from './types.js';
-import { DEFAULT_ALGORITHMS, type VerifyOptions } from './verify.js';
+import { DEFAULT_ALGORITHMS, type VerifyOptions } from './verify-options.js';
 
 /** Options of {@link createAuditor} and of every adapter. */
 export interface AuthtrailOptions {

@@ -3,33 +3,11 @@ import { request as httpsRequest } from 'node:https';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { Reasons as R, type Reason } from './taxonomy.js';
 import type { Claims } from './types.js';
+import { DEFAULT_ALGORITHMS, type VerifyOptions } from './verify-options.js';
 
-/** Options of authtrail's own bearer-token verification (used when the app's verifier is not visible). */
-export interface VerifyOptions {
-  /** Expected `iss`. Also where discovery looks when `jwksUri` is absent. */
-  issuer: string;
-  /** Expected `aud` (one of). */
-  audience: string | string[];
-  /** The issuer's JWKS. @default discovered from `${issuer}/.well-known/openid-configuration` */
-  jwksUri?: string;
-  /** Accepted JWS algorithms. `none` and HMAC algorithms are never accepted. @default asymmetric algorithms */
-  algorithms?: string[];
-  /** Seconds of clock skew tolerated for `exp` / `nbf`. @default 0 */
-  clockTolerance?: number;
-}
-
-export const DEFAULT_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-];
+// The options and defaults live apart from jose, so that option checking (options.ts) loads
+// without it: jest's module loader cannot require jose (ESM only) from CommonJS on Node 20.
+export { DEFAULT_ALGORITHMS, type VerifyOptions } from './verify-options.js';
 
 /** The outcome of verifying one token: its claims, or why it failed (`undefined` when undecidable). */
 export type Verification =

@@ -1,12 +1,10 @@
 import {
+  checkOptions,
   formatEvent,
-  invalidOptions,
-  resolveFormat,
   shapeOf,
   type EventFormat,
-  type OptionIssue,
   type Sink,
-} from '@authtrail/core';
+} from '@authtrail/core/sink';
 import winston, { type Logger } from 'winston';
 
 /** Set on every info object the sink writes, so formats can tell audit events from app logs. */
@@ -37,7 +35,7 @@ const FLUSH_LIMIT_MS = 5000;
  * app.use(authtrail({ sinks: [winstonSink(logger, { level: 'notice', format: 'ecs' })] }));
  */
 export function winstonSink(logger: Logger, options: WinstonSinkOptions = {}): Sink {
-  const issues: OptionIssue[] = [];
+  const check = checkOptions('winstonSink', options, 'logger');
   const isLogger =
     logger !== null &&
     typeof logger === 'object' &&
@@ -45,29 +43,22 @@ export function winstonSink(logger: Logger, options: WinstonSinkOptions = {}): S
     logger.levels !== null &&
     typeof logger.levels === 'object';
   if (!isLogger) {
-    issues.push({
+    check.issues.push({
       path: 'winstonSink(logger)',
       received: logger === null ? 'null' : typeof logger,
       fix: 'pass a logger made by winston.createLogger(), e.g. winstonSink(logger)',
     });
   }
-  const level = options.level ?? 'info';
+  const level = check.o.level ?? 'info';
   if (isLogger && !Object.hasOwn(logger.levels, level)) {
-    issues.push({
-      path: 'winstonSink(logger, { level })',
-      received: shapeOf(level, Object.keys(logger.levels)),
-      fix: `use one of the logger's levels (${Object.keys(logger.levels).join(', ')}) or add yours to its levels`,
-    });
+    check.issue(
+      'level',
+      shapeOf(level, Object.keys(logger.levels)),
+      `use one of the logger's levels (${Object.keys(logger.levels).join(', ')}) or add yours to its levels`,
+    );
   }
-  let eventFormat: EventFormat = 'native';
-  try {
-    eventFormat = resolveFormat(options.format, 'winstonSink(logger, { format })');
-  } catch (error) {
-    // Matched on the code, not instanceof: dual ESM / CommonJS builds break instanceof.
-    if ((error as { code?: unknown }).code !== 'ERR_AUTHTRAIL_INVALID_OPTIONS') throw error;
-    issues.push(...(error as { issues: OptionIssue[] }).issues);
-  }
-  if (issues.length > 0) throw invalidOptions(issues);
+  const eventFormat = check.format();
+  check.done();
 
   return {
     name: 'winston',

@@ -28,6 +28,7 @@ export type FormattedEvent<F extends EventFormat = EventFormat> = {
   ocsf: OcsfEvent;
 }[F];
 
+/** Whether `value` is one of {@link EVENT_FORMATS}: a format every sink takes. */
 export function isEventFormat(value: unknown): value is EventFormat {
   return (EVENT_FORMATS as readonly unknown[]).includes(value);
 }

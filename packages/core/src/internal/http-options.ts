@@ -1,6 +1,8 @@
-import { invalidOptions, shapeOf, type OptionIssue } from '../errors.js';
-import { EVENT_FORMATS, isEventFormat } from '../formats/index.js';
+import { invalidOptions, shapeOf } from '../errors.js';
 import type { EventFormat } from '../types.js';
+import type { OptionCheck } from './option-check.js';
+
+export { checkOptions, type OptionCheck } from './option-check.js';
 
 /** Options every HTTP sink takes. */
 export interface HttpCommonOptions {
@@ -14,29 +16,22 @@ export interface HttpCommonOptions {
   timeoutMs?: number;
 }
 
-/** The options of one HTTP sink factory call, and every problem found in them so far. */
-export interface OptionCheck<T> {
-  /** The factory's name, first word of every problem's path. */
-  readonly fn: string;
-  /** The options given, or `{}` when they are not an object (already reported). */
-  readonly o: T & Record<string, unknown>;
-  readonly issues: OptionIssue[];
-  /** Reports a problem of option `name` at the path `fn(url, { name })`. */
-  issue(name: string, received: string, fix: string): void;
-}
-
 /** Where a checked HTTP sink sends its batches, and how: worked out once, at construction. */
 export interface HttpTarget {
   /** The sink's name, first word of its error messages. */
   readonly name: string;
+  /** Where each batch is POSTed: the URL given, as the spec's `route` turned it. */
   readonly endpoint: URL;
   /**
    * The endpoint as error messages show it: scheme, host and port only. The path is the credential
    * of some collectors (Sumo Logic, Loggly), the query often holds an API key.
    */
   readonly shown: string;
+  /** The format the options chose, or the spec's default. */
   readonly format: EventFormat;
+  /** Whether each body is gzipped. */
   readonly gzip: boolean;
+  /** How long one request may take, response included. */
   readonly timeoutMs: number;
   /** Every request header but the signature. */
   readonly headers: Readonly<Record<string, string>>;
@@ -44,11 +39,13 @@ export interface HttpTarget {
 
 /** What one sink adds to the options every HTTP sink shares. */
 export interface HttpSpec {
+  /** The sink's name (`Sink.name`), first word of its error messages. */
   name: string;
   /** The sink's own option names. */
   known: readonly string[];
   /** The format used when the options name none. */
   format: EventFormat;
+  /** The request's `content-type`, e.g. `'application/x-ndjson'`. */
   contentType: string;
   /** How to pass what was put in the URL's user:password instead. */
   credentials: string;
@@ -64,27 +61,21 @@ const COMMON_KEYS = ['format', 'gzip', 'headers', 'timeoutMs'];
 /** What a header name may be made of (RFC 9110 token). */
 export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** Starts checking `fn`'s options: the sink reports its own problems, then {@link resolveHttp}. */
-export function checkOptions<T>(fn: string, options: T): OptionCheck<T> {
-  const issues: OptionIssue[] = [];
-  const isObject = options !== null && typeof options === 'object' && !Array.isArray(options);
-  if (!isObject)
-    issues.push({
-      path: `${fn}(url, options)`,
-      received: shapeOf(options),
-      fix: 'use an options object',
-    });
-  return {
-    fn,
-    o: (isObject ? options : {}) as T & Record<string, unknown>,
-    issues,
-    issue(name, received, fix) {
-      issues.push({ path: `${fn}(url, { ${name} })`, received, fix });
-    },
-  };
-}
-
-/** Checks what every HTTP sink shares, then throws every problem found, the sink's own included. */
+/**
+ * Checks what every HTTP sink shares (the URL, {@link HttpCommonOptions}, unknown option names), then
+ * throws every problem found, the sink's own included, as one `ERR_AUTHTRAIL_INVALID_OPTIONS`. The
+ * URL must be http(s) without user:password; header values are checked but never shown. Report the
+ * sink's own problems on `check` before calling it.
+ * @example
+ * const check = checkOptions('mySink', options);
+ * const target = resolveHttp(check, url, {
+ *   name: 'my-collector',
+ *   known: [],
+ *   format: 'native',
+ *   contentType: 'application/x-ndjson',
+ *   credentials: 'pass them in `headers` instead',
+ * });
+ */
 export function resolveHttp(
   check: OptionCheck<HttpCommonOptions>,
   url: unknown,
@@ -97,13 +88,7 @@ export function resolveHttp(
       issue(key, 'an unknown option', `known options are ${known.join(', ')}`);
 
   const endpoint = parseUrl(check, url, spec.credentials);
-  const format = o.format ?? spec.format;
-  if (!isEventFormat(format))
-    issue(
-      'format',
-      shapeOf(format, EVENT_FORMATS),
-      `use one of ${EVENT_FORMATS.map((f) => `'${f}'`).join(', ')}`,
-    );
+  const format = check.format(spec.format);
   if (o.gzip !== undefined && typeof o.gzip !== 'boolean')
     issue('gzip', shapeOf(o.gzip), 'use true or false');
   const timeoutMs = o.timeoutMs ?? 10_000;
@@ -150,7 +135,7 @@ export function resolveHttp(
   if (spec.auth !== undefined) headers.authorization = spec.auth;
   if (o.gzip === true) headers['content-encoding'] = 'gzip';
 
-  if (issues.length > 0 || !endpoint || !isEventFormat(format)) throw invalidOptions(issues);
+  if (issues.length > 0 || !endpoint) throw invalidOptions(issues);
   spec.route?.(endpoint, endpoint.pathname.replace(/\/+$/, ''));
   return {
     name: spec.name,

@@ -27,7 +27,11 @@ class SinkWriteError extends AuthtrailError {
   }
 }
 
-/** A failed write. The message names the sink, the URL's origin and why; no path, header or body. */
+/**
+ * A failed write, to reject `write` with when a 2xx answer still reports a failure (a bulk API's
+ * per-item errors): code `ERR_AUTHTRAIL_SINK_WRITE`, so the queue retries the batch. The message
+ * names the sink, the URL's origin and why; no path, header or body.
+ */
 export function writeFailed(t: HttpTarget, why: string, status?: number): AuthtrailError {
   return new SinkWriteError(`${t.name}: POST ${t.shown} ${why}`, t.shown, status);
 }
@@ -46,8 +50,11 @@ export function requestFailed(t: HttpTarget, error: unknown, what: string): Auth
   );
 }
 
-/** What an HTTP sink sends with: `send` POSTs one body, `close` is the sink's `close()`. */
-export interface Sender {
+/**
+ * What an HTTP sink sends with (see {@link httpSender}): `send` POSTs one body, `close` is the
+ * sink's `close()`.
+ */
+export interface HttpSender {
   /** One POST: gzip, signature, timeout. Resolves with a 2xx response; rejects with an error fit to publish. */
   send(payload: string): Promise<Response>;
   /**
@@ -57,8 +64,25 @@ export interface Sender {
   close(): Promise<void>;
 }
 
-/** The sending half of every HTTP sink, so that each of them cancels its requests on close. */
-export function sender(t: HttpTarget, sign?: Signing): Sender {
+/**
+ * The sending half of every HTTP sink: POSTs a body to the target (gzipped and signed as checked,
+ * within its timeout, redirects not followed) and cancels every request in flight on close.
+ * Under the delivery contract the sink never retries by itself: `send` rejects with an
+ * `AuthtrailError` of code `ERR_AUTHTRAIL_SINK_WRITE` (non-2xx answer, network error, timeout; the
+ * message names the URL's origin and the status, never its path, headers or body), the sink's
+ * `write` lets it reject, and the auditor's delivery queue retries the batch with exponential
+ * backoff and publishes the failure on the `authtrail:sink-error` channel.
+ * @example
+ * const { send, close } = httpSender(target);
+ * const sink: Sink = {
+ *   name: target.name,
+ *   close,
+ *   async write(batch) {
+ *     await drain(await send(batch.lines(target.format)));
+ *   },
+ * };
+ */
+export function httpSender(t: HttpTarget, sign?: Signing): HttpSender {
   const closing = new AbortController();
   const send = async (payload: string): Promise<Response> => {
     let body: Buffer = Buffer.from(payload);

@@ -5,7 +5,7 @@ import {
   secret,
   type HttpCommonOptions,
 } from '../internal/http-options.js';
-import { eachLine, requestFailed, sender, writeFailed } from '../internal/http-send.js';
+import { eachLine, httpSender, requestFailed, writeFailed } from '../internal/http-send.js';
 import type { Sink } from '../types.js';
 
 /** Options of {@link elasticsearchBulk}. Authenticate with `apiKey` or `username`/`password` (or neither behind a proxy). */
@@ -80,7 +80,7 @@ export function elasticsearchBulk(url: string | URL, options: ElasticsearchBulkO
       endpoint.searchParams.set('filter_path', 'errors,items.*.status,items.*.error.type');
     },
   });
-  const { send, close } = sender(target);
+  const { send, close } = httpSender(target);
   return {
     name: target.name,
     close,

@@ -6,7 +6,7 @@ import {
   type HttpCommonOptions,
   type OptionCheck,
 } from '../internal/http-options.js';
-import { drain, sender, type Signing } from '../internal/http-send.js';
+import { drain, httpSender, type Signing } from '../internal/http-send.js';
 import type { Sink } from '../types.js';
 
 export type { HttpCommonOptions } from '../internal/http-options.js';
@@ -52,7 +52,7 @@ export function httpSink(url: string | URL, options: HttpSinkOptions = {}): Sink
     credentials: 'pass them in `headers` instead, e.g. { headers: { authorization: "Basic …" } }',
     reserved: sign ? [sign.header] : [],
   });
-  const { send, close } = sender(target, sign);
+  const { send, close } = httpSender(target, sign);
   return {
     name: target.name,
     close,

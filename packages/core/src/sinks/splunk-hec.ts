@@ -5,7 +5,7 @@ import {
   secret,
   type HttpCommonOptions,
 } from '../internal/http-options.js';
-import { drain, eachLine, sender } from '../internal/http-send.js';
+import { drain, eachLine, httpSender } from '../internal/http-send.js';
 import type { Sink } from '../types.js';
 
 /** Options of {@link splunkHec}. */
@@ -58,7 +58,7 @@ export function splunkHec(url: string | URL, options: SplunkHecOptions): Sink {
         endpoint.pathname = `${path}/services/collector/event`;
     },
   });
-  const { send, close } = sender(target);
+  const { send, close } = httpSender(target);
   return {
     name: target.name,
     close,

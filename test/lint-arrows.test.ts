@@ -1,0 +1,84 @@
+// The arrows between packages are lint rules (eslint.config.mjs). Probe files, linted as if they
+// sat in a package's src/, import across them: each arrow that must never be is reported, each one
+// allowed is not. ESLint runs in a child process: its flat config is an ES module, which jest's
+// CommonJS loader cannot import.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..');
+
+/** The `no-restricted-imports` reports for `code` placed at `file`: `line: import source`. */
+function reports(file: string, code: string): string[] {
+  const script = `
+import { ESLint } from 'eslint';
+const eslint = new ESLint({
+  cwd: ${JSON.stringify(root)},
+  // Type information is not needed for this rule, and a probe file is in no tsconfig.
+  overrideConfig: { languageOptions: { parserOptions: { projectService: false } } },
+  ruleFilter: ({ ruleId }) => ruleId === 'no-restricted-imports',
+});
+const [result] = await eslint.lintText(${JSON.stringify(code)}, { filePath: ${JSON.stringify(file)} });
+process.stdout.write(JSON.stringify(result.messages.map((m) => m.line + ': ' + m.message)));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  return JSON.parse(out) as string[];
+}
+
+const PROBE = [
+  "import { checkOptions, httpSender, type Batch } from '@authtrail/core/sink';",
+  "import { createAuditor, type AuditEvent } from '@authtrail/core';",
+  "import { attachAdapter } from '@authtrail/core';",
+  "import type { AdapterOptions } from '@authtrail/core';",
+  "import { resolveOptions } from '@authtrail/core/options';",
+  "import { sender } from '@authtrail/core/dist/sink.js';",
+  "import { authtrail } from '@authtrail/express';",
+  'export const all = [checkOptions, httpSender, createAuditor, attachAdapter, resolveOptions, sender, authtrail];',
+  'export type Some = Batch | AuditEvent | AdapterOptions;',
+].join('\n');
+
+/** The probe's lines that were reported (once each: two patterns may catch one import), and what. */
+const flagged = (messages: string[]) => [
+  ...new Set(messages.map((m) => m.replace(/^(\d+): '?([^' ]+)'?.*$/, '$1 $2'))),
+];
+
+test('a sink outside core imports @authtrail/core/sink and the app API; not the adapter kit, no deeper path, no adapter', () => {
+  const messages = reports('packages/winston/src/probe.ts', PROBE);
+  expect(flagged(messages)).toEqual([
+    '3 attachAdapter',
+    '4 AdapterOptions',
+    '5 @authtrail/core/options',
+    '6 @authtrail/core/dist/sink.js',
+    '7 @authtrail/express',
+  ]);
+  expect(messages[0]).toContain('A sink builds on @authtrail/core/sink and the app API');
+  expect(messages[2]).toContain('Import @authtrail/core or @authtrail/core/sink, nothing deeper.');
+});
+
+test('an adapter imports both entries of core, the adapter kit included; no deeper path, no other adapter', () => {
+  expect(flagged(reports('packages/express/src/probe.ts', PROBE))).toEqual([
+    '5 @authtrail/core/options',
+    '6 @authtrail/core/dist/sink.js',
+    '7 @authtrail/express',
+  ]);
+});
+
+test('core imports no authtrail package, itself by name included', () => {
+  expect(flagged(reports('packages/core/src/probe.ts', PROBE))).toEqual([
+    '1 @authtrail/core/sink',
+    '2 @authtrail/core',
+    '3 @authtrail/core',
+    '4 @authtrail/core',
+    '5 @authtrail/core/options',
+    '6 @authtrail/core/dist/sink.js',
+    '7 @authtrail/express',
+  ]);
+});
+
+test('the winston sink itself passes the arrows', () => {
+  const source = readFileSync(join(root, 'packages/winston/src/index.ts'), 'utf8');
+  expect(source).toContain("from '@authtrail/core/sink'");
+  expect(reports('packages/winston/src/index.ts', source)).toEqual([]);
+});
