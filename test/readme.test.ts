@@ -110,7 +110,34 @@ function hs256(secret: string, claims: Record<string, unknown>): string {
 
 test('every ```js block is marked, and every example is run by a test', () => {
   expect(blocks.length).toBeGreaterThan(10);
-  expect([...examples.keys()].sort()).toEqual(['express', 'fastify', 'jest-kit', 'koa']);
+  expect([...examples.keys()].sort()).toEqual([
+    'express',
+    'fastify',
+    'jest-kit',
+    'koa',
+    'sink-kit',
+  ]);
+});
+
+test('the sink-kit example: its collector sink is retried after a 503 and refuses bad options by name, never by value', async () => {
+  const file = join(dir, 'sink-kit.mjs');
+  writeFileSync(file, examples.get('sink-kit')!);
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(
+      process.execPath,
+      [file],
+      { cwd: dir, env: { PATH: process.env.PATH } },
+      (error, out, err) => (error ? reject(new Error(err)) : resolve(out)),
+    ),
+  );
+  // One event, written on the second request: the first (503) was retried by the auditor's queue.
+  expect(stdout).toContain('{ requests: 2, delivered: 1, failed: 1 }');
+  expect(stdout).toContain('ERR_AUTHTRAIL_INVALID_OPTIONS');
+  expect(stdout).toContain('collectorSink(url, { apiKey }): received a string of 5 characters');
+  expect(stdout).toContain('collectorSink(url, { gzip }): received a string of 3 characters');
+  // The key given, right or wrong, is never shown.
+  expect(stdout).not.toContain('ck_live_9Zq3Xw7Vb2Nm5Lk8');
+  expect(stdout).not.toMatch(/short|"yes"/);
 });
 
 test('an unmarked block, a javascript fence and a repeated example name are errors at their line', () => {
