@@ -5,13 +5,18 @@ import { createBatch } from './delivery/batch.js';
 import { AuthtrailError } from './errors.js';
 import { newEvent, observers, stamper, type Observers } from './event.js';
 import { manualEvent } from './manual-event.js';
+import { fillRequestContext, type RequestView } from './request-context.js';
+import { onSignInRoute } from './sign-in.js';
+import { requestRecorder } from './node/request-recorder.js';
 import { createObserver } from './observe.js';
 import { resolveOptions, type AuthtrailOptions } from './options.js';
 import { HashChain } from './integrity/chain.js';
 import { ChainState } from './integrity/chain-state.js';
 import { SealingKey } from './integrity/sealing.js';
 import { flushOnExit } from './delivery/shutdown.js';
-import { ADAPTER_KEY } from './node/symbols.js';
+import { ADAPTER_KEY, REFRESH_KEY } from './node/symbols.js';
+import { keyedHash } from './redact.js';
+import { createRefreshEvent, type RefreshFacts } from './rp-refresh.js';
 import { within } from './internal/deadline.js';
 import { EventTypes, Reasons } from './taxonomy.js';
 import type { AuditEvent, AuditorStats, ManualEvent, RequestFacts, SinkHost } from './types.js';
@@ -53,10 +58,21 @@ export interface AdapterHandle {
    * full queue) a promise to wait for before handling the request.
    */
   admit(): Promise<void> | undefined;
-  /** Which relying-party route a URL is (adapters use it to capture what they need early). */
-  routeKind(url: string): RouteKind | undefined;
-  /** What the adapter hands route handlers as `req.audit`: its events name the adapter too. */
+  /**
+   * Which relying-party route a URL is, or the sign-in form's (`signIn`): adapters use it to
+   * capture what they need early, and hand core the parsed body on these routes only.
+   */
+  routeKind(url: string): RouteKind | 'sign_in' | undefined;
+  /** A recorder that knows no request: its events name the adapter too. */
   readonly recorder: AuditRecorder;
+  /**
+   * The class of `req.audit` / `ctx.audit` / `request.audit`: `new Recorder(req)` is one small
+   * object holding the request; what it records carries the request's context (http, source,
+   * flow, trace) where the app left it out.
+   */
+  readonly Recorder: new (request: object) => AuditRecorder;
+  /** For a request decorator (Fastify's): a getter that makes `this` request's recorder. */
+  readonly recorderGetter: (this: object) => AuditRecorder;
 }
 
 let ephemeralNoticeShown = false;
@@ -158,13 +174,33 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
     return false;
   };
 
-  /** Records a manual event under these observer blocks (the auditor's own, or an adapter's). */
-  const recordAs = (by: Observers) => (input: ManualEvent) => {
+  /**
+   * Records a manual event under these observer blocks (the auditor's own, or an adapter's), in
+   * the context of a request when there is one.
+   */
+  const recordIn = (by: Observers, input: ManualEvent, view?: RequestView) => {
     if (closed)
       throw new AuthtrailError('ERR_AUTHTRAIL_CLOSED', 'authtrail: record() after close()');
     const event = manualEvent(o, by, input);
+    if (view) fillRequestContext(o, event, view);
     if (admitted(event)) push(event);
     return event;
+  };
+  const recordAs = (by: Observers) => (input: ManualEvent) => recordIn(by, input);
+
+  /** Records a relying party's own token refresh under these observer blocks (see rp-refresh.ts). */
+  const refreshEvent = createRefreshEvent(o, (value) => keyedHash(o.fingerprintKey, value));
+  const refreshAs = (by: Observers) => (facts: RefreshFacts) => {
+    if (closed) {
+      queue.refused++;
+      return;
+    }
+    try {
+      const event = refreshEvent(facts, by.rp);
+      if (admitted(event)) push(event);
+    } catch (error) {
+      failed(error);
+    }
   };
 
   const auditor: Auditor = {
@@ -172,16 +208,25 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
     attach(adapter) {
       // Built once per adapter, like the auditor's own: a request only swaps in a frozen block.
       const mine = adapter === o.adapter ? observer : observers(o, String(adapter));
+      const refresh = refreshAs(mine);
       const label = (event: AuditEvent) => {
         if (!admitted(event)) return;
         event.observer = mine[event.observer.role];
         push(event);
       };
+      const Recorder = requestRecorder((view, input) => recordIn(mine, input, view), refresh);
       return Object.freeze({
         provider: o.provider,
-        routeKind: (url: string) => routeKind(o.routes, url),
+        routeKind: (url: string) =>
+          routeKind(o.routes, url) ?? (onSignInRoute(o.signIn, url) ? 'sign_in' : undefined),
         admit,
-        recorder: Object.freeze({ record: recordAs(mine) }),
+        Recorder,
+        recorderGetter(this: object) {
+          return new Recorder(this);
+        },
+        recorder: Object.freeze({ record: recordAs(mine), [REFRESH_KEY]: refresh }),
+        // For a recorder made per request: it passes the app's refreshes on to this one.
+        [REFRESH_KEY]: refresh,
         observe(facts: RequestFacts) {
           if (inFlight > 0) inFlight--;
           if (closed) {

@@ -9,22 +9,31 @@ export { AuthtrailError, type AuthtrailErrorCode, type OptionIssue } from './err
 export {
   arrival,
   attachAdapter,
+  auditRefresh,
   clientIp,
   keepSessionOnAssign,
+  keepTransactionOnAssign,
+  keepUserOnAssign,
   mountedRoute,
   noteProviderErrors,
   plainClaims,
+  sessionFacts,
   since,
+  watchRpRoute,
   whenAdmitted,
   ERROR_KEY,
   SESSION_KEY,
   STATE_KEY,
+  TRANSACTION_KEY,
   type AdapterOptions,
   type AttachedAdapter,
   type ErrorEmitter,
   type HasClientIp,
   type KeptSession,
+  type KeptTransaction,
+  type RefreshStart,
   type RequestState,
+  type SessionFacts,
 } from './node/index.js';
 export {
   EventTypes,
@@ -35,6 +44,8 @@ export {
   type Outcome,
 } from './taxonomy.js';
 export type { AuthtrailOptions } from './options.js';
+export type { SignInOptions } from './sign-in.js';
+export type { RequestView } from './request-context.js';
 export type { RouteKind, RouteOptions } from './classify.js';
 export type { PolicyRule } from './policy.js';
 export { redactPath } from './redact.js';

@@ -40,8 +40,16 @@ export function loginFailure(
     code: undefined,
   };
   if (error === null || typeof error !== 'object') return fallback;
-  const e = error as { message?: unknown; error?: unknown; error_description?: unknown };
-  const message = `${typeof e.message === 'string' ? e.message : ''} ${typeof e.error_description === 'string' ? e.error_description : ''}`;
+  const e = error as {
+    message?: unknown;
+    error?: unknown;
+    error_description?: unknown;
+    cause?: { message?: unknown };
+  };
+  // openid-client 6 used directly (its Passport strategy, hand-made callbacks) wraps the check
+  // that failed: ClientError "invalid response encountered", the reason in its `cause`.
+  const cause = e.cause !== null && typeof e.cause === 'object' ? e.cause.message : undefined;
+  const message = `${typeof e.message === 'string' ? e.message : ''} ${typeof e.error_description === 'string' ? e.error_description : ''} ${typeof cause === 'string' ? cause : ''}`;
   const code = typeof e.error === 'string' ? e.error : '';
   if (/cookie not found|checks\.state argument is missing|transaction/i.test(message)) {
     return { reason: Reasons.MISSING_TRANSACTION, code: undefined };

@@ -2,23 +2,16 @@ import { routeKind, type RouteKind } from './classify.js';
 import { newEvent, observers } from './event.js';
 import { loginFailure, oauthErrorCode, readTransaction } from './login-failure.js';
 import type { ResolvedOptions } from './options.js';
-import { clean, cleanList, keyedHash, redactPath, redactQuery } from './redact.js';
+import { clean, cleanList, keyedHash } from './redact.js';
 import { EventTypes as T, Reasons as R, type Reason } from './taxonomy.js';
 import { bearerToken, inspectToken, numericDate, type TokenShape } from './token.js';
 import { TokenCache } from './internal/bounded-cache.js';
 import { auditUser } from './internal/user.js';
 import { createVerifier, type Verification } from './verify.js';
 import { createOpObserver } from './op.js';
-import type { AuditEvent, Claims, HeaderBag, RequestFacts } from './types.js';
-
-const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/;
-const MAX_FORWARDED = 8;
-const XFF_BOUND = MAX_FORWARDED * 65;
-
-function header(headers: HeaderBag, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
+import { header, requestContext } from './request-context.js';
+import { createSignInObserver } from './sign-in.js';
+import type { AuditEvent, Claims, RequestFacts } from './types.js';
 
 /**
  * Builds the audit event of one finished request, or `undefined` when it is not an auth event. The
@@ -31,49 +24,8 @@ export function createObserver(
   const max = o.limits.maxStringLength;
   const hash = (value: string) => keyedHash(o.fingerprintKey, value);
 
-  function common(event: AuditEvent, f: RequestFacts): AuditEvent {
-    let url = typeof f.url === 'string' ? f.url : '/';
-    // Browsers never send a fragment: one in the request line (`/cb#access_token=...`) is a token a
-    // client put there. Nothing from `#` on is kept, a query after it included.
-    const fragment = url.indexOf('#');
-    if (fragment !== -1) url = url.slice(0, fragment);
-    const q = url.indexOf('?');
-    // A template has no values; Express's mount prefix (req.baseUrl) does, so it is redacted too.
-    const route =
-      (typeof f.route === 'string' && redactPath(f.route, 256, o.pseudonymize)) || undefined;
-    event.http = {
-      request_id: clean(header(f.headers, o.requestIdHeader), 128),
-      method: clean(f.method, 16) ?? 'UNKNOWN',
-      route,
-      // Paths carry ids, reset and invite tokens, e-mail addresses, oidc-provider's interaction
-      // handles (/auth/:uid): where the framework matched a route its template stands in for the
-      // path; elsewhere (404s, paths middleware answers) the path is logged with those redacted.
-      path: route || redactPath(q === -1 ? url : url.slice(0, q), 1024, o.pseudonymize),
-      query: q === -1 ? undefined : redactQuery(url.slice(q + 1), o.queryAllowList, 1024),
-      status: f.status,
-      duration_ms: Math.round(f.durationMs * 1000) / 1000,
-    };
-    const xff = header(f.headers, 'x-forwarded-for');
-    event.source = {
-      ip: clean(f.ip, 64),
-      // Cut before any other work (a header can be megabytes): 8 entries of 64 and their commas.
-      forwarded:
-        xff === undefined
-          ? undefined
-          : cleanList(
-              (xff.length > XFF_BOUND ? xff.slice(0, XFF_BOUND) : xff)
-                .replace(/\s/g, '')
-                .replace(/,/g, ' '),
-              MAX_FORWARDED,
-              64,
-            ),
-      user_agent: clean(header(f.headers, 'user-agent'), max),
-    };
-    const tp = header(f.headers, 'traceparent');
-    const m = tp === undefined ? null : TRACEPARENT.exec(tp);
-    if (m) event.trace = { id: m[1]!, span_id: m[2]! };
-    return event;
-  }
+  // Built events run on the hot path; requestContext is small enough for V8 to inline.
+  const common = (event: AuditEvent, f: RequestFacts) => requestContext(o, event, f);
 
   function user(claims: Claims | undefined): AuditEvent['user'] {
     return claims ? auditUser(o, claims, claims[o.rolesClaim]) : undefined;
@@ -149,6 +101,7 @@ export function createObserver(
     const token = bearerToken(f.headers.authorization);
     // Requests without a bearer token are auth events only when the app refused them.
     if (token === undefined && f.status !== 401 && f.status !== 403) return undefined;
+    if (token === undefined && refusedPage(f)) return sessionFailure(f);
     const view = token ? tokenView(token) : undefined;
     if (
       verifier &&
@@ -291,30 +244,39 @@ export function createObserver(
         return e;
       }
       case 'callback': {
+        // Judged by what happened, in this order: the provider's answer (`error`), the response,
+        // whether the library found its login transaction, then whether the app signed anyone in.
         const params = callbackParams(f);
-        const success = ok && f.transaction !== false && params.error === undefined;
+        const cookie = readTransaction(header(f.headers, 'cookie'));
+        const transaction = cookie ?? (f.transaction === true ? {} : undefined);
+        const who = params.error === undefined && ok ? identity(f) : undefined;
+        let failure: { reason: Reason; code: string | undefined } | undefined;
+        if (params.error !== undefined || !ok)
+          failure = loginFailure(f.error, params, transaction, f.status);
+        else if (f.transaction === false)
+          // A stale or replayed callback the library redirected away.
+          failure = { reason: R.MISSING_TRANSACTION, code: undefined };
+        else if (who === undefined && (f.session === 'user' || o.user !== undefined))
+          // A redirect (Passport's failureRedirect) that signed nobody in.
+          failure = loginFailure(f.error, params, transaction, f.status);
         e = common(
-          newEvent(observer.rp, success ? T.LOGIN_SUCCESS : T.LOGIN_FAILURE, f.startTime),
+          newEvent(observer.rp, failure ? T.LOGIN_FAILURE : T.LOGIN_SUCCESS, f.startTime),
           f,
         );
-        const transaction = readTransaction(header(f.headers, 'cookie'));
-        const nonce = transaction?.nonce ?? f.idTokenClaims?.nonce;
+        const claims = idClaims(f, who);
+        const nonce = cookie?.nonce ?? claims?.nonce ?? f.flowKey;
         if (typeof nonce === 'string') e.flow = { id: hash(nonce) };
-        if (success) {
-          sessionIdentity(e, f);
-        } else if (ok && f.transaction === false) {
-          e.reason = R.MISSING_TRANSACTION; // a stale or replayed callback the library redirected away
-        } else {
-          const { reason, code } = loginFailure(f.error, params, transaction, f.status);
-          e.reason = reason;
-          if (code !== undefined) e.error = { code };
-        }
+        if (failure) {
+          e.reason = failure.reason;
+          if (failure.code !== undefined) e.error = { code: failure.code };
+        } else sessionIdentity(e, who, claims);
         return e;
       }
       case 'logout':
       case 'backchannel_logout': {
         e = common(newEvent(observer.rp, ok ? T.LOGOUT_SUCCESS : T.LOGOUT_FAILURE, f.startTime), f);
-        sessionIdentity(e, f);
+        const who = identity(f);
+        sessionIdentity(e, who, idClaims(f, who));
         if (!ok) {
           e.reason = f.status >= 500 ? R.SERVER_ERROR : R.UNKNOWN;
           const code = oauthErrorCode((f.error as { error?: unknown } | undefined)?.error);
@@ -334,7 +296,13 @@ export function createObserver(
   function authorizationRequest(e: AuditEvent, auth: URL): void {
     e.client = client(auth.searchParams.get('client_id'));
     e.oauth = { scope: cleanList(auth.searchParams.get('scope'), 100, 128) };
-    const nonce = auth.searchParams.get('nonce');
+    // Without a nonce (openid-client's Passport strategy sends PKCE alone) the S256 challenge: the
+    // callback computes it from the verifier the app's session held.
+    const nonce =
+      auth.searchParams.get('nonce') ??
+      (auth.searchParams.get('code_challenge_method') === 'S256'
+        ? auth.searchParams.get('code_challenge')
+        : null);
     if (nonce) e.flow = { id: hash(nonce) };
   }
 
@@ -363,9 +331,42 @@ export function createObserver(
     return e;
   }
 
-  function sessionIdentity(e: AuditEvent, f: RequestFacts): void {
-    e.user = user(f.user ?? f.idTokenClaims);
-    const id = f.idTokenClaims;
+  /** A browser session layer is visible: a refusal with no attempt at all is the RP's own. */
+  function sessionVisible(f: RequestFacts): boolean {
+    return f.session !== undefined || o.user !== undefined;
+  }
+
+  /**
+   * Who the app signed in: the `user` option's answer, else what its session layer shows
+   * (Passport's user, express-openid-connect's claims). A profile without `sub` (Passport's
+   * normalised profiles) is read by its `id`.
+   */
+  function identity(f: RequestFacts): Claims | undefined {
+    const given = o.user?.(f.request) ?? f.user ?? f.idTokenClaims;
+    if (given === null || given === undefined || given === false) return undefined;
+    if (typeof given === 'string' || typeof given === 'number') return { sub: String(given) };
+    if (typeof given !== 'object') return undefined;
+    const c = given as Claims;
+    if (c.sub !== undefined || c.id === undefined) return c;
+    const emails = c.emails as { value?: unknown }[] | undefined;
+    return {
+      sub: typeof c.id === 'number' ? String(c.id) : c.id,
+      name: c.displayName ?? c.name,
+      email: c.email ?? (Array.isArray(emails) ? emails[0]?.value : undefined),
+      [o.rolesClaim]: c[o.rolesClaim],
+    };
+  }
+
+  /** The ID token claims of the session: the library's, or a user that is ID token claims. */
+  function idClaims(f: RequestFacts, who: Claims | undefined): Claims | undefined {
+    if (f.idTokenClaims !== undefined) return f.idTokenClaims;
+    return who !== undefined && typeof who.iss === 'string' && who.aud !== undefined
+      ? who
+      : undefined;
+  }
+
+  function sessionIdentity(e: AuditEvent, who: Claims | undefined, id: Claims | undefined): void {
+    e.user = user(who);
     if (!id) return;
     e.client = client(id.azp ?? id.aud);
     const issuer = clean(id.iss, max);
@@ -374,11 +375,38 @@ export function createObserver(
     if (sid !== undefined) e.session = { id: hash(sid) };
   }
 
-  const op = o.provider ? createOpObserver(o, hash) : undefined;
+  /**
+   * A 401 or 403 to a request that made no attempt at all (no `Authorization` header) from an app
+   * whose session layer is visible, and not an API's refusal (no Bearer challenge): one of the
+   * relying party's own pages refused a browser.
+   */
+  function refusedPage(f: RequestFacts): boolean {
+    if (f.headers.authorization !== undefined || !sessionVisible(f)) return false;
+    const c = f.response?.getHeader('www-authenticate');
+    const challenge = Array.isArray(c) ? c.join(', ') : c;
+    return !(typeof challenge === 'string' && /(?:^|,)\s*bearer\b/i.test(challenge));
+  }
+
+  function sessionFailure(f: RequestFacts): AuditEvent {
+    const e = common(newEvent(observer.rp, T.SESSION_FAILURE, f.startTime), f);
+    const who = identity(f);
+    e.reason = f.status === 403 ? R.FORBIDDEN : R.SESSION_MISSING;
+    sessionIdentity(e, who, idClaims(f, who));
+    return e;
+  }
+
+  const signIn = o.signIn ? createSignInObserver(o, o.signIn) : undefined;
+  const op = o.provider ? createOpObserver(o, hash, signIn?.finished) : undefined;
+  const signInRole = o.provider ? observer.op : observer.rp;
 
   return function observe(
     f: RequestFacts,
   ): AuditEvent | AuditEvent[] | Promise<AuditEvent> | undefined {
+    if (signIn) {
+      // null: a sign-in that went on (the provider records the login when it resumes).
+      const e = signIn.observe(f, (type) => common(newEvent(signInRole, type, f.startTime), f));
+      if (e !== undefined) return e ?? undefined;
+    }
     if (op) return op(f, (type) => common(newEvent(observer.op, type, f.startTime), f));
     const kind = routeKind(o.routes, f.url);
     if (kind !== undefined) return rp(f, kind);

@@ -1,3 +1,4 @@
+import { pathOf } from './classify.js';
 import type { ResolvedOptions } from './options.js';
 import { EventTypes as T, Reasons as R, type Reason } from './taxonomy.js';
 import { clean, cleanList } from './redact.js';
@@ -28,7 +29,7 @@ interface TokenEntity {
 }
 
 // The OAuth errors of the token, revocation and introspection endpoints that are their own reason.
-const ENDPOINT_REASONS: ReadonlySet<string> = new Set<Reason>([
+export const ENDPOINT_REASONS: ReadonlySet<string> = new Set<Reason>([
   R.INVALID_CLIENT,
   R.INVALID_GRANT,
   R.INVALID_REQUEST,
@@ -45,7 +46,12 @@ const ENDPOINT_REASONS: ReadonlySet<string> = new Set<Reason>([
  * refresh-token reuse, revocation, introspection, userinfo and end_session. One request may give
  * several events (a resume can complete a login, a consent and the authorization at once).
  */
-export function createOpObserver(o: ResolvedOptions, hash: (value: string) => string) {
+export function createOpObserver(
+  o: ResolvedOptions,
+  hash: (value: string) => string,
+  /** Told which account an interaction signed in (the sign-in form's failures name it then). */
+  signedIn?: (uid: unknown, accountId: unknown) => void,
+) {
   // Refresh tokens this provider rotated or revoked (fingerprints): presenting one again is reuse.
   const retired = new BoundedCache<string, true>(10_000);
 
@@ -131,6 +137,11 @@ export function createOpObserver(o: ResolvedOptions, hash: (value: string) => st
         const answered =
           interaction && 'result' in interaction ? interaction.prompt?.name : undefined;
         if (ctx.result?.login && (answered === undefined || answered === 'login')) {
+          // The interaction answered is the one resumed (`/auth/:uid`): the entity may be the next.
+          if (signedIn && route === 'resume') {
+            const path = pathOf(f.url);
+            signedIn(path.slice(path.lastIndexOf('/') + 1), ctx.result.login.accountId);
+          }
           add(T.LOGIN_SUCCESS, (e) => {
             e.user = user(ctx.result!.login!.accountId);
             e.flow = flow;

@@ -5,6 +5,7 @@ import { invalidOptions, shapeOf, type OptionIssue } from './errors.js';
 import { chainKeyId, type ChainKey } from './integrity/chain.js';
 import { compileRoutes, type RouteKind, type RouteOptions } from './classify.js';
 import { compilePolicy, type PolicyCheck, type PolicyRule } from './policy.js';
+import { compileSignIn, type ResolvedSignIn, type SignInOptions } from './sign-in.js';
 import { clean } from './redact.js';
 import { stdoutSink } from './sinks/stdout.js';
 import type { Sink } from './types.js';
@@ -24,6 +25,15 @@ export interface AuthtrailOptions {
    * @default 'express-openid-connect' (`/login`, `/callback`, `/logout`, `/backchannel-logout`)
    */
   routes?: 'express-openid-connect' | 'oidc-provider' | RouteOptions;
+  /**
+   * The provider's own sign-in form (`routes: 'oidc-provider'`, or any app's login form): a request
+   * to it that does not finish the interaction (no redirect) is recorded as `authn.login.failure`,
+   * reason `invalid_credentials`, with the account typed pseudonymised unless authtrail saw it sign
+   * in before. Mount the adapter where the form's route is, with the provider's auditor.
+   * @example signIn: { routes: 'POST /interaction/:uid/login' }
+   * @default off
+   */
+  signIn?: SignInOptions;
   /**
    * Keys for keyed hashes, each at least 32 bytes (a string of 32+ characters or a Uint8Array).
    * `fingerprint` keys token fingerprints and hashed state/session ids: share it across instances
@@ -47,6 +57,18 @@ export interface AuthtrailOptions {
       | readonly { id: string; key: string | Uint8Array }[]
       | { sealing: string };
   };
+  /**
+   * Who signed in, for a relying party authtrail cannot see into (openid-client used by hand, a
+   * session of your own): given the framework's request (Express `req`, Koa `ctx`, Fastify
+   * `request`) when the response is finished, it returns the user's ID token claims (best: they
+   * also name the client, issuer and session), claims or a profile with `sub` or `id`, a subject
+   * string, or nothing when nobody is signed in. Asked on the callback, logout and refused pages
+   * only. Passport's `req.user` / `ctx.state.user` and express-openid-connect are read without it.
+   * @example user: (ctx) => ctx.session?.claims
+   */
+  // `any`: the app's own request type (Express `Request`, Koa `Context`) must fit without a cast.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  user?: (request: any) => unknown;
   /** Log users as `user.hash` (keyed HMAC of the subject, needs `keys.pseudonym`) instead of `user.id`. @default false */
   pseudonymize?: boolean;
   /** Also log `user.name` and `user.email` (not with `pseudonymize`). @default false */
@@ -144,6 +166,8 @@ export interface ResolvedOptions {
   readonly adapter: string;
   readonly sinks: readonly Sink[];
   readonly routes: ReadonlyMap<string, RouteKind>;
+  /** The compiled `signIn`: undefined when off. */
+  readonly signIn: ResolvedSignIn | undefined;
   /** Auditing an OpenID Provider (`routes: 'oidc-provider'`). */
   readonly provider: boolean;
   readonly fingerprintKey: Buffer;
@@ -157,6 +181,8 @@ export interface ResolvedOptions {
   readonly chainAnchor: { readonly sink: Sink; readonly everyMs: number } | undefined;
   readonly pseudonymize: boolean;
   readonly profile: boolean;
+  /** The `user` option: who the app signed in, from its request. */
+  readonly user: ((request: unknown) => unknown) | undefined;
   readonly rolesClaim: string;
   readonly queryAllowList: ReadonlySet<string>;
   readonly requestIdHeader: string;
@@ -176,9 +202,11 @@ const TOP_LEVEL = new Set([
   'service',
   'sinks',
   'routes',
+  'signIn',
   'keys',
   'pseudonymize',
   'profile',
+  'user',
   'rolesClaim',
   'queryAllowList',
   'requestIdHeader',
@@ -454,12 +482,16 @@ export function resolveOptions(
 
   const verify = resolveVerify(o.verify, bad);
   const policy = compilePolicy(o.policy, issues);
+  const signIn = compileSignIn(o.signIn, issues);
 
   const fn = <F>(name: 'clock' | 'ids', example: string): F | undefined => {
     const v = o[name];
     if (v !== undefined && typeof v !== 'function') bad(name, v, `use a function, e.g. ${example}`);
     return typeof v === 'function' ? (v as F) : undefined;
   };
+  const user = o.user;
+  if (user !== undefined && typeof user !== 'function')
+    bad('user', user, 'use a function of the request, e.g. (req) => req.session.claims');
   const clock = fn<() => number>('clock', '() => Date.UTC(2025, 0, 1)');
   const ids = fn<(timeMs: number) => string>('ids', '() => `event-${++n}`');
 
@@ -471,6 +503,7 @@ export function resolveOptions(
     adapter,
     sinks: Object.freeze(sinks),
     routes,
+    signIn,
     provider: o.routes === 'oidc-provider',
     fingerprintKey: fingerprintKey ?? randomBytes(32),
     ephemeralKey: fingerprintKey === undefined,
@@ -480,6 +513,7 @@ export function resolveOptions(
     chainAnchor,
     pseudonymize,
     profile,
+    user: typeof user === 'function' ? (user as (request: unknown) => unknown) : undefined,
     rolesClaim,
     queryAllowList: new Set(queryAllowList),
     requestIdHeader,

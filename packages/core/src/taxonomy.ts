@@ -9,6 +9,8 @@ export const EventTypes = {
   LOGIN_FAILURE: 'authn.login.failure',
   LOGOUT_SUCCESS: 'authn.logout.success',
   LOGOUT_FAILURE: 'authn.logout.failure',
+  /** rp: one of the app's own pages refused a browser (401/403 without any bearer attempt). */
+  SESSION_FAILURE: 'authn.session.failure',
   AUTHORIZE_SUCCESS: 'oauth.authorize.success',
   AUTHORIZE_FAILURE: 'oauth.authorize.failure',
   CONSENT_GRANT_SUCCESS: 'oauth.consent_grant.success',
@@ -46,6 +48,8 @@ export const Reasons = {
   IDP_ERROR: 'idp_error',
   CODE_EXCHANGE_FAILED: 'code_exchange_failed',
   ID_TOKEN_INVALID: 'id_token_invalid',
+  // relying party: its own pages (a 401 to a browser nobody signed in on)
+  SESSION_MISSING: 'session_missing',
   // resource server: bearer tokens
   TOKEN_MISSING: 'token_missing',
   TOKEN_MALFORMED: 'token_malformed',

@@ -36,6 +36,11 @@ export interface AuditEvent {
     audience?: string[];
     grant_type?: string;
     token?: TokenInfo;
+    /**
+     * The token the client spent to get `token`: on a relying party's `oauth.token_refresh.success`,
+     * the refresh token it presented (a failure has that one in `token`, as the provider's has).
+     */
+    presented?: TokenInfo;
   };
   session?: { id: string };
   flow?: { id: string };
@@ -149,7 +154,10 @@ export interface RequestFacts {
   body?: unknown;
   /** The error the app or its auth library raised for this request, if any. */
   error?: unknown;
-  /** Identity the app established: verified claims (express-openid-connect's `req.oidc.user`). */
+  /**
+   * Identity the app established: verified claims (express-openid-connect's `req.oidc.user`), or
+   * its session's user (Passport's `req.user`, `ctx.state.user`): claims, or a profile with `id`.
+   */
   user?: Claims;
   /** ID token claims of the session (express-openid-connect's `req.oidc.idTokenClaims`). */
   idTokenClaims?: Claims;
@@ -165,6 +173,19 @@ export interface RequestFacts {
    * connect sets `req.openidState`), false when it did not, undefined when unknown.
    */
   transaction?: boolean;
+  /**
+   * What the callback's login transaction, as the app's session held it when loaded, names the flow
+   * by: its nonce, else its PKCE challenge (the SHA-256 of the verifier). Core keeps its keyed hash.
+   */
+  flowKey?: string;
+  /**
+   * A browser session layer is visible on the request: `'user'` when it tells who is signed in
+   * (Passport, express-openid-connect), `'store'` when only a session store is (express-session,
+   * koa-session), which says nothing of who signed in.
+   */
+  session?: 'user' | 'store';
+  /** The framework's own request (`req`, `ctx`, `request`): what the `user` option is given. */
+  request?: unknown;
 }
 
 /** A batch handed to sinks: events plus their JSON-lines encoding, computed once per format. */
@@ -252,8 +273,10 @@ export interface SinkStats {
 }
 
 /** A manual event: `type` is required; schema, id, time, outcome and observer are filled in. */
-export type ManualEvent = Partial<Omit<AuditEvent, 'schema' | 'id' | 'observer'>> & {
+export type ManualEvent = Partial<Omit<AuditEvent, 'schema' | 'id' | 'observer' | 'http'>> & {
   type: AuditEvent['type'];
+  /** Recorded through `req.audit` / `ctx.audit` / `request.audit`, the request fills what is left out. */
+  http?: Partial<NonNullable<AuditEvent['http']>>;
   /** Which side records it. @default 'rs' */
   observer?: { role?: ObserverRole };
 };

@@ -82,6 +82,7 @@ describe('formatEvent / toEcs / toOcsf', () => {
       'authn.login.failure': [3002, 1, 'Logon'],
       'authn.logout.success': [3002, 2, 'Logoff'],
       'authn.logout.failure': [3002, 2, 'Logoff'],
+      'authn.session.failure': [3002, 99, 'Session'], // an RP's own page refused a browser
       'oauth.authorize.success': [3002, 99, 'Authorize'],
       'oauth.authorize.failure': [3002, 99, 'Authorize'],
       'oauth.consent_grant.success': [3002, 99, 'Consent Grant'],
@@ -165,6 +166,7 @@ describe('formatEvent / toEcs / toOcsf', () => {
           client: { id: 'web-app' },
           grant_type: 'authorization_code',
           token: { fingerprint: 'fp-abc123', verified: true, active: true },
+          presented: { type: 'refresh_token', fingerprint: 'fp-rt-456', verified: false },
         },
       },
     });
@@ -200,7 +202,11 @@ describe('formatEvent / toEcs / toOcsf', () => {
       // 3002 has no http_response in OCSF 1.3.0 (the IAM category gained it in 1.4.0).
       unmapped: {
         http_response: { code: 200 },
-        oauth: { client_id: 'web-app', token: { fingerprint: 'fp-abc123' } },
+        oauth: {
+          client_id: 'web-app',
+          token: { fingerprint: 'fp-abc123' },
+          presented: { fingerprint: 'fp-rt-456' },
+        },
       },
     });
     expect(doc).not.toHaveProperty('http_response');

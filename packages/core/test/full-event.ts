@@ -31,6 +31,7 @@ export function fullEvent(type: string, role: AuditEvent['observer']['role'] = '
         alg: 'RS256',
         active: true,
       },
+      presented: { type: 'refresh_token', fingerprint: 'fp-rt-456', verified: false },
     },
     session: { id: 'sess-hash' },
     flow: { id: 'flow-hash' },

@@ -1,16 +1,15 @@
 import {
   attachAdapter,
   clientIp,
-  keepSessionOnAssign,
   mountedRoute,
+  sessionFacts,
   since,
+  watchRpRoute,
   whenAdmitted,
   ERROR_KEY,
-  SESSION_KEY,
   type AdapterOptions,
   type AuditRecorder,
   type Claims,
-  type KeptSession,
 } from '@authtrail/core';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 
@@ -27,10 +26,8 @@ declare module 'express-serve-static-core' {
 /** What authtrail reads from the request as other middleware left it. */
 interface Seen {
   [ERROR_KEY]?: unknown;
-  [SESSION_KEY]?: KeptSession;
-  oidc?: KeptSession;
   auth?: { payload?: Claims; header?: Claims };
-  openidState?: unknown;
+  user?: unknown; // Passport's
 }
 
 /**
@@ -44,19 +41,19 @@ interface Seen {
  */
 function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
   const { handle } = attachAdapter('express', options);
-  const recorder = handle.recorder;
+  const { Recorder } = handle;
 
   return function authtrailMiddleware(req, res, next) {
     const startTime = Date.now();
     const t0 = performance.now();
     const kind = handle.routeKind(req.originalUrl);
-    // express-openid-connect clears the session before the logout redirect: keep who it was.
-    if (kind === 'logout') keepSessionOnAssign(req);
-    req.audit = recorder;
+    // Logouts clear the session before the redirect, callbacks consume the login transaction.
+    watchRpRoute(req, kind);
+    req.audit = new Recorder(req); // one small object: context is read only when the app records
     res.on('close', () => {
       const seen = req as unknown as Seen;
       const auth = seen.auth;
-      const session = kind === undefined ? undefined : (seen[SESSION_KEY] ?? seen.oidc);
+      const session = sessionFacts(req, kind, res.statusCode, seen.user);
       handle.observe({
         startTime,
         durationMs: since(t0),
@@ -74,7 +71,10 @@ function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
         idTokenClaims: session?.idTokenClaims,
         tokenClaims: auth?.payload,
         tokenHeader: auth?.header,
-        transaction: kind === 'callback' ? seen.openidState !== undefined : undefined,
+        transaction: session?.transaction,
+        flowKey: session?.flowKey,
+        session: session?.session,
+        request: req,
       });
     });
     whenAdmitted(handle, next);

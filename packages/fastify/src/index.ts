@@ -28,8 +28,8 @@ const marks = (request: FastifyRequest) => request as unknown as Marks;
 const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options) => {
   const { handle: auditor, release } = attachAdapter('fastify', options);
 
-  // A getter lives on the request prototype: nothing to copy per request.
-  app.decorateRequest('audit', { getter: () => auditor.recorder });
+  // A getter lives on the request prototype: nothing per request until the app reads it.
+  app.decorateRequest('audit', { getter: auditor.recorderGetter });
   app.decorateRequest(STATE_KEY, null);
   // Routes added after this plugin carry their template to the request for free (routeOptions
   // builds an object per call); for earlier ones the request's routeOptions getter is the fallback.
@@ -64,6 +64,7 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
       body: auditor.routeKind(request.url) === undefined ? undefined : request.body,
       error: state.error ?? undefined,
       tokenClaims: plainClaims(r.user),
+      request, // for the `user` option
     });
   }
 

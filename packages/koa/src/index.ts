@@ -2,6 +2,7 @@ import {
   attachAdapter,
   clientIp,
   noteProviderErrors,
+  sessionFacts,
   since,
   ERROR_KEY,
   type AdapterOptions,
@@ -39,17 +40,19 @@ interface Seen {
  */
 export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
   const auditor = attachAdapter('koa', options).handle;
-  const { provider, recorder } = auditor;
+  const { provider, Recorder } = auditor;
 
   return async function authtrailKoa(ctx: Context, next) {
     const startTime = Date.now();
     const t0 = performance.now();
     const seen = ctx as unknown as Seen;
-    ctx.audit = recorder;
+    ctx.audit = new Recorder(ctx); // one small object: context is read only when the app records
     // Registered before next(): Koa writes the response after the middleware chain unwinds.
     ctx.res.on('close', () => {
-      const kind = provider ? undefined : auditor.routeKind(ctx.originalUrl);
+      const kind = auditor.routeKind(ctx.originalUrl); // a provider's sign-in form too
       const user = seen.state.user;
+      // ctx.state.user: koa-passport's session user on the RP's routes, koa-jwt's claims elsewhere.
+      const session = provider ? undefined : sessionFacts(ctx, kind, ctx.res.statusCode, user);
       auditor.observe({
         startTime,
         durationMs: since(t0),
@@ -67,6 +70,9 @@ export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
         body: kind === undefined ? undefined : seen.request.body,
         error: seen[ERROR_KEY],
         tokenClaims: user !== null && typeof user === 'object' ? (user as Claims) : undefined,
+        user: session?.user,
+        session: session?.session,
+        request: ctx,
         oidc: provider ? seen.oidc : undefined,
         responseBody: provider ? ctx.body : undefined,
       });

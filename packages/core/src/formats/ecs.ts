@@ -151,6 +151,11 @@ export function toEcs(event: AuditEvent): EcsDocument {
           expires_at: oauth.token.expires_at,
           active: oauth.token.active,
         },
+        presented: oauth?.presented && {
+          type: oauth.presented.type,
+          fingerprint: oauth.presented.fingerprint,
+          verified: oauth.presented.verified,
+        },
       },
     },
   } satisfies EcsDocument);

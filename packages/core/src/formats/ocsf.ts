@@ -118,6 +118,7 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
       audience: oauth?.audience,
       grant_type: oauth?.grant_type,
       token: oauth?.token,
+      presented: oauth?.presented,
     },
   };
 

@@ -2,6 +2,7 @@ import { createAuditor, type AdapterHandle, type Auditor } from '../auditor.js';
 import type { AuthtrailOptions } from '../options.js';
 import type { Claims } from '../types.js';
 import { ADAPTER_KEY } from './symbols.js';
+import { observeOidcRefresh } from '../integrations/express-openid-connect.js';
 
 /** Options of every adapter's factory: every core option, or an `auditor` to share one between apps. */
 export interface AdapterOptions extends AuthtrailOptions {
@@ -27,6 +28,9 @@ export interface AttachedAdapter {
 export function attachAdapter(adapter: string, options: AdapterOptions = {}): AttachedAdapter {
   const { auditor: shared, ...rest } = options;
   const auditor = shared ?? createAuditor({ ...rest, [ADAPTER_KEY]: adapter } as AuthtrailOptions);
+  // express-openid-connect runs on Express only: its `req.oidc.accessToken.refresh()` is hooked once,
+  // here, so that the adapter (and every request) carries nothing for it.
+  if (adapter === 'express') observeOidcRefresh();
   return {
     handle: auditor.attach(adapter),
     release: () => (shared ? auditor.flush() : auditor.close()),

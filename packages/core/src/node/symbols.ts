@@ -10,6 +10,13 @@ export const ADAPTER_KEY: unique symbol = Symbol.for('authtrail.adapter');
 export const ERROR_KEY: unique symbol = Symbol.for('authtrail.error');
 /** Request key: who a logout signed out, kept before the RP library cleared the session. */
 export const SESSION_KEY: unique symbol = Symbol.for('authtrail.session');
+/**
+ * Recorder key: records a relying party's own token refresh (`RefreshFacts`). On the recorder an
+ * adapter hands route handlers, so that an integration holding only the request finds its auditor.
+ */
+export const REFRESH_KEY: unique symbol = Symbol.for('authtrail.refresh');
+/** Request key: the login transaction an RP's session held on a callback (see `keepTransactionOnAssign`). */
+export const TRANSACTION_KEY: unique symbol = Symbol.for('authtrail.transaction');
 /** Request key: an adapter's per-request state, in one object (Fastify copies each decorator). */
 export const STATE_KEY: unique symbol = Symbol.for('authtrail.state');
 /** `globalThis` key: the one shutdown registry of the process (delivery/shutdown.ts). */
