@@ -26,7 +26,7 @@ import {
   API_AUDIENCE,
   AUDIT_FINGERPRINT_KEY,
   MACHINE_CLIENT,
-} from '@authtrail/example-demo/accounts.cjs';
+} from '@authtrail/testbed/accounts.cjs';
 import { startStackProcess, type StackProcess } from './support/stack-process';
 
 type Api = {

@@ -1,8 +1,10 @@
 // Every runnable example starts, does its scripted walk (--once) and prints real audit events.
 import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { AuditEvent } from '@authtrail/core';
+import { AUDIT_FINGERPRINT_KEY, USERS } from '@authtrail/testbed/accounts.cjs';
 
 const run = promisify(execFile);
 
@@ -44,6 +46,22 @@ test('the demo walks through logins, API calls and a logout with events from the
   ]) {
     expect([...types]).toContain(expected);
   }
+
+  // The provider's form (`signIn` option): Alice's first wrong password comes before she ever signed
+  // in, so the name typed is only its keyed hash; the one after her sign-ins names her account.
+  const failures = all.filter((e) => e.type === 'authn.login.failure' && e.observer.role === 'op');
+  const typed = createHmac('sha256', AUDIT_FINGERPRINT_KEY)
+    .update('alice')
+    .digest()
+    .subarray(0, 16)
+    .toString('base64url');
+  expect(failures.map((e) => [e.reason, e.user, e.http?.route])).toEqual([
+    ['invalid_credentials', { hash: typed }, '/interaction/:uid/login'],
+    ['invalid_credentials', { id: 'alice' }, '/interaction/:uid/login'],
+  ]);
+  const text = JSON.stringify(all);
+  for (const password of ['not-her-password', 'still-not-her-password', USERS.alice.password])
+    expect(text).not.toContain(password);
 });
 
 test('examples/koa-op issues a token and logs the issue and a rejected client', async () => {

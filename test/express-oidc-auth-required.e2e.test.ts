@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AuditEvent } from '@authtrail/core';
-import { Browser, login } from '@authtrail/example-demo/browser.cjs';
-import { RP_CLIENT } from '@authtrail/example-demo/accounts.cjs';
+import { Browser, login } from '@authtrail/testbed/browser.cjs';
+import { RP_CLIENT } from '@authtrail/testbed/accounts.cjs';
 
 let child: ChildProcess;
 let rpUrl: string;

@@ -1,6 +1,6 @@
 // Without `authtrail.errors()` the adapter never sees the error express-openid-connect raised; the
 // event must still name the failure from what the request and response show.
-import { Browser, login } from '@authtrail/example-demo/browser.cjs';
+import { Browser, login } from '@authtrail/testbed/browser.cjs';
 import { startStackProcess, type StackProcess } from './support/stack-process';
 
 let stack: StackProcess;

@@ -3,7 +3,7 @@
 // over HTTP on 127.0.0.1 by a scripted browser. Each test asserts the exact events written.
 import { request as httpRequest } from 'node:http';
 import type { AuditEvent } from '@authtrail/core';
-import { Browser, login } from '@authtrail/example-demo/browser.cjs';
+import { Browser, login } from '@authtrail/testbed/browser.cjs';
 import {
   API_AUDIENCE,
   AUDIT_FINGERPRINT_KEY,
@@ -12,7 +12,7 @@ import {
   RP_COOKIE_SECRET,
   SHORT_CLIENT,
   USERS,
-} from '@authtrail/example-demo/accounts.cjs';
+} from '@authtrail/testbed/accounts.cjs';
 import { startStackProcess, type StackProcess } from './support/stack-process';
 
 let stack: StackProcess;

@@ -2,14 +2,14 @@
 // `provider.use(authtrail({ routes: 'oidc-provider' }))` (@authtrail/koa), driven by a scripted
 // browser and by real openid-client calls. Each test asserts the exact provider events.
 import type { AuditEvent } from '@authtrail/core';
-import { Browser, parseForms, login } from '@authtrail/example-demo/browser.cjs';
+import { Browser, parseForms, login } from '@authtrail/testbed/browser.cjs';
 import {
   AUDIT_FINGERPRINT_KEY,
   CLI_CLIENT,
   OP_COOKIE_KEY,
   SHORT_CLIENT,
   USERS,
-} from '@authtrail/example-demo/accounts.cjs';
+} from '@authtrail/testbed/accounts.cjs';
 import { startStackProcess, type StackProcess } from './support/stack-process';
 
 interface Tokens {

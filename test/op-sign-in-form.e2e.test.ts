@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AuditEvent } from '@authtrail/core';
-import { Browser } from '@authtrail/example-demo/browser.cjs';
+import { Browser } from '@authtrail/testbed/browser.cjs';
 
 const FINGERPRINT_KEY = 'op-sign-in-test-fingerprint-key-3c9d1e7f5a2b';
 const USERS = { alice: { password: 'rabbit-hole-canary-81f3' } };

@@ -3,14 +3,14 @@
 // client_secret_post authentication, raw form posts). Each failure must name the client that tried
 // and the OAuth error as its reason; no client secret may reach the audit bytes.
 import type { AuditEvent } from '@authtrail/core';
-import { Browser, login, parseForms } from '@authtrail/example-demo/browser.cjs';
+import { Browser, login, parseForms } from '@authtrail/testbed/browser.cjs';
 import {
   API_AUDIENCE,
   CLI_CLIENT,
   MACHINE_CLIENT,
   SHORT_CLIENT,
   USERS,
-} from '@authtrail/example-demo/accounts.cjs';
+} from '@authtrail/testbed/accounts.cjs';
 import { startStackProcess, type StackProcess } from './support/stack-process';
 
 let stack: StackProcess;

@@ -3,8 +3,8 @@
 // @authtrail/koa (in a child process, see support/koa-rp-server.mjs) and driven over HTTP by the
 // scripted browser. The app tells authtrail who signed in with one option: `user: (ctx) => ...`.
 import type { AuditEvent } from '@authtrail/core';
-import { Browser, login } from '@authtrail/example-demo/browser.cjs';
-import { RP_CLIENT } from '@authtrail/example-demo/accounts.cjs';
+import { Browser, login } from '@authtrail/testbed/browser.cjs';
+import { RP_CLIENT } from '@authtrail/testbed/accounts.cjs';
 import { startRpProcess, type RpProcess } from './support/rp-process';
 
 let rp: RpProcess;

@@ -4,8 +4,8 @@
 // the scripted browser. Nothing in the app is there for authtrail but `authtrail()` and
 // `authtrail.errors()`: identity comes from Passport's `req.user`, the transaction from the session.
 import type { AuditEvent } from '@authtrail/core';
-import { Browser, login } from '@authtrail/example-demo/browser.cjs';
-import { RP_CLIENT } from '@authtrail/example-demo/accounts.cjs';
+import { Browser, login } from '@authtrail/testbed/browser.cjs';
+import { RP_CLIENT } from '@authtrail/testbed/accounts.cjs';
 import { startRpProcess, type RpProcess } from './support/rp-process';
 
 let rp: RpProcess;

@@ -211,7 +211,7 @@ describe('the express example, run as written against a real oidc-provider', () 
       ),
     );
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { RP_CLIENT } = require('@authtrail/example-demo/accounts.cjs') as {
+    const { RP_CLIENT } = require('@authtrail/testbed/accounts.cjs') as {
       RP_CLIENT: { id: string; secret: string };
     };
     const app = await run(

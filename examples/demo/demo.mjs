@@ -2,8 +2,8 @@
 // Starts an OpenID Provider, an Express relying party and a bearer-token API on 127.0.0.1, walks
 // through real logins, failures, API calls and a logout, and prints the audit events as they happen.
 import { stdoutSink } from '@authtrail/core';
-import browser from './browser.cjs';
-import { SHORT_CLIENT, USERS, startStack } from './stack.mjs';
+import browser from '@authtrail/testbed/browser.cjs';
+import { SHORT_CLIENT, USERS, startStack } from '@authtrail/testbed/stack.mjs';
 
 const { Browser, login } = browser;
 
@@ -95,7 +95,19 @@ await step('5. A callback whose state was tampered with', async () => {
   });
 });
 
-await step('6. Alice logs out', async () => {
+await step(
+  '6. Alice mistypes her password again: she has signed in before, so it names her',
+  async () => {
+    const browser = new Browser();
+    const form = await browser.go(`${stack.rpUrl}/login`);
+    await browser.submit(form, /\/login$/, {
+      username: 'alice',
+      password: 'still-not-her-password',
+    });
+  },
+);
+
+await step('7. Alice logs out', async () => {
   const page = await alice.go(`${stack.rpUrl}/logout`);
   // The provider asks to confirm the logout; confirm it like a user would.
   if (/logout/i.test(page.body))

@@ -6,8 +6,8 @@
 import express from 'express';
 import eoc from 'express-openid-connect';
 import { authtrail } from '@authtrail/express';
-import { RP_CLIENT, USERS, startProvider } from '@authtrail/example-demo/stack.mjs';
-import browser from '@authtrail/example-demo/browser.cjs';
+import { RP_CLIENT, USERS, startProvider } from '@authtrail/testbed/stack.mjs';
+import browser from '@authtrail/testbed/browser.cjs';
 
 const { auth, requiresAuth } = eoc;
 const once = process.argv.includes('--once');

@@ -1,8 +1,8 @@
 // A QA check of the whole sign-in flow: the demo's provider, relying party and API all write to the
 // test auditor's sink; a scripted browser signs Alice in and calls the API.
 const { createTestAuditor, waitForAuditEvent } = require('@authtrail/jest');
-const { Browser, login } = require('@authtrail/example-demo/browser.cjs');
-const { USERS, RP_CLIENT } = require('@authtrail/example-demo/accounts.cjs');
+const { Browser, login } = require('@authtrail/testbed/browser.cjs');
+const { USERS, RP_CLIENT } = require('@authtrail/testbed/accounts.cjs');
 const { startStackProcess } = require('./support/stack.js');
 
 const audit = createTestAuditor();
@@ -46,12 +46,26 @@ test('Alice signs in and calls the API: every step is audited, in order, and no 
   await expect(audit).toHaveNoSecrets([...alice.secrets, USERS.alice.password]);
 });
 
-test('a wrong password is audited by the provider, without the password', async () => {
+test('a wrong password is audited by the provider, without the password; the account is named once it signed in', async () => {
   await login(new Browser(), stack.rpUrl, { user: 'bob', wrongPassword: 'not-his-password' });
   await expect(audit).toHaveAuditSequence([
     'authn.login_start.success',
-    { type: 'authn.login.failure', reason: 'invalid_credentials', user: { id: 'bob' } },
+    // Bob never signed in to this provider before: what was typed is only a keyed hash.
+    {
+      type: 'authn.login.failure',
+      observer: { role: 'op' },
+      reason: 'invalid_credentials',
+      user: { hash: expect.stringMatching(/^[\w-]{16,}$/) },
+    },
     { type: 'authn.login.success', observer: { role: 'rp' }, user: { id: 'bob' } },
   ]);
-  await expect(audit).toHaveNoSecrets(['not-his-password', USERS.bob.password]);
+  const first = await waitForAuditEvent(audit, 'authn.login.failure');
+  expect(first.user.id).toBeUndefined();
+
+  // He has signed in since: the same name typed with a wrong password now names his account.
+  audit.clear();
+  await login(new Browser(), stack.rpUrl, { user: 'bob', wrongPassword: 'still-not-his' });
+  const again = await waitForAuditEvent(audit, 'authn.login.failure');
+  expect(again).toMatchObject({ reason: 'invalid_credentials', user: { id: 'bob' } });
+  await expect(audit).toHaveNoSecrets(['not-his-password', 'still-not-his', USERS.bob.password]);
 });

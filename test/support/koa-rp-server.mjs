@@ -12,8 +12,8 @@ import session from 'koa-session';
 import * as oc from 'openid-client';
 import { createAuditor, fileSink } from '@authtrail/core';
 import { authtrail } from '@authtrail/koa';
-import { startProvider } from '@authtrail/example-demo/stack.mjs';
-import accounts from '@authtrail/example-demo/accounts.cjs';
+import { startProvider } from '@authtrail/testbed/stack.mjs';
+import accounts from '@authtrail/testbed/accounts.cjs';
 
 const { AUDIT_FINGERPRINT_KEY, RP_CLIENT, RP_COOKIE_SECRET } = accounts;
 const listen = (server) =>

@@ -14,8 +14,8 @@ import * as oc from 'openid-client';
 import { Strategy } from 'openid-client/passport';
 import { createAuditor, fileSink } from '@authtrail/core';
 import { authtrail } from '@authtrail/express';
-import { startProvider } from '@authtrail/example-demo/stack.mjs';
-import accounts from '@authtrail/example-demo/accounts.cjs';
+import { startProvider } from '@authtrail/testbed/stack.mjs';
+import accounts from '@authtrail/testbed/accounts.cjs';
 
 const { AUDIT_FINGERPRINT_KEY, RP_CLIENT, RP_COOKIE_SECRET } = accounts;
 const listen = (server) =>

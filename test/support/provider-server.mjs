@@ -9,8 +9,8 @@ import express from 'express';
 import eoc from 'express-openid-connect';
 import { createAuditor, fileSink } from '@authtrail/core';
 import { authtrail } from '@authtrail/express';
-import { startProvider } from '@authtrail/example-demo/stack.mjs';
-import accounts from '@authtrail/example-demo/accounts.cjs';
+import { startProvider } from '@authtrail/testbed/stack.mjs';
+import accounts from '@authtrail/testbed/accounts.cjs';
 
 const { AUDIT_FINGERPRINT_KEY, RP_CLIENT, RP_COOKIE_SECRET } = accounts;
 const listen = (server) =>

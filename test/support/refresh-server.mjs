@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import express from 'express';
 import { createAuditor, fileSink } from '@authtrail/core';
 import { authtrail } from '@authtrail/express';
-import accounts from '@authtrail/example-demo/accounts.cjs';
+import accounts from '@authtrail/testbed/accounts.cjs';
 
 const { AUDIT_FINGERPRINT_KEY, RP_CLIENT, RP_COOKIE_SECRET } = accounts;
 const listen = (server) =>
@@ -37,7 +37,7 @@ app.use(authtrail({ auditor }));
 // the demo provider after it (its module imports the library too): authtrail never loads the
 // library itself, and still finds it before the first request.
 const eoc = createRequire(import.meta.url)('express-openid-connect');
-const { startProvider } = await import('@authtrail/example-demo/stack.mjs');
+const { startProvider } = await import('@authtrail/testbed/stack.mjs');
 const op = await startProvider({ rpUrl, sinks: [fileSink(file)] });
 app.use(
   eoc.auth({

@@ -4,10 +4,10 @@
 // GET /sessions: the tokens of every RP session so far (the tests use them, and search for them).
 import { createServer } from 'node:http';
 import { fileSink } from '@authtrail/core';
-import { startStack } from '@authtrail/example-demo/stack.mjs';
+import { startStack } from '@authtrail/testbed/stack.mjs';
 import { readFile } from 'node:fs/promises';
 import * as oc from 'openid-client';
-import accounts from '@authtrail/example-demo/accounts.cjs';
+import accounts from '@authtrail/testbed/accounts.cjs';
 
 const { CLI_CLIENT, SHORT_CLIENT, MACHINE_CLIENT } = accounts;
 

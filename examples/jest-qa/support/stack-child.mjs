@@ -1,7 +1,7 @@
 // The demo stack in a process of its own: jest on Node 20 cannot load it (express-openid-connect
 // requires the ESM-only openid-client, which jest's module runtime cannot require before Node 24.9).
 // Every batch its auditors write goes back to the test process over IPC, as it was written.
-import { startStack } from '@authtrail/example-demo/stack.mjs';
+import { startStack } from '@authtrail/testbed/stack.mjs';
 
 const ipcSink = {
   name: 'ipc',

@@ -1,6 +1,6 @@
 // One process, three servers on 127.0.0.1: an OpenID Provider (oidc-provider), a relying party
 // (Express + express-openid-connect) and a bearer-token API (Express + express-oauth2-jwt-bearer).
-// The RP and the API are audited by authtrail. Used by the demo and by the end-to-end tests.
+// The RP and the API are audited by authtrail. Shared by the demo, the examples and the tests.
 import { createServer } from 'node:http';
 import express from 'express';
 import Provider from 'oidc-provider';
@@ -203,7 +203,7 @@ async function createProvider(issuer, rpUrl) {
   return provider;
 }
 
-function interactionRoutes(provider, auditor) {
+function interactionRoutes(provider) {
   const router = express.Router();
   const form = express.urlencoded({ extended: false });
 
@@ -242,15 +242,7 @@ function interactionRoutes(provider, auditor) {
       const { uid } = await provider.interactionDetails(req, res);
       const user = USERS[req.body.username];
       if (!user || user.password !== req.body.password) {
-        // The provider's own interaction code knows why a sign-in failed: it records it.
-        auditor.record({
-          type: 'authn.login.failure',
-          observer: { role: 'op' },
-          reason: 'invalid_credentials',
-          user: user ? { id: req.body.username } : undefined, // never echo unknown names: often a mistyped password
-          http: { method: 'POST', path: '/interaction/:uid/login', status: 200, duration_ms: 0 },
-          source: { ip: req.ip, user_agent: req.get('user-agent') },
-        });
+        // The form again, no redirect: the auditor's `signIn` route records authn.login.failure.
         return res.status(200).type('html').send(loginPage(uid, 'Wrong user name or password.'));
       }
       await provider.interactionFinished(
@@ -305,8 +297,9 @@ function interactionRoutes(provider, auditor) {
 }
 
 /**
- * Starts the demo OpenID Provider alone, audited by @authtrail/koa, with its sign-in and consent
- * pages. `rpUrl` is the relying party its clients redirect to.
+ * Starts the demo OpenID Provider alone, with its sign-in and consent pages: its endpoints audited by
+ * @authtrail/koa, its pages (the sign-in form) by @authtrail/express, with one auditor. `rpUrl` is
+ * the relying party its clients redirect to.
  * @param {object} options
  * @param {string} options.rpUrl
  * @param {import('@authtrail/core').Sink[]} [options.sinks] where its events go (default stdout)
@@ -325,11 +318,20 @@ export async function startProvider({
   const opServer = server ?? (await listen(port));
   const issuer = `http://127.0.0.1:${opServer.address().port}`;
   const provider = await createProvider(issuer, rpUrl);
-  const auditor = createAuditor({ service: 'demo-op', sinks, keys, routes: 'oidc-provider' });
+  // One auditor on the provider and on its interaction pages: a failed sign-in at the form is
+  // recorded by the `signIn` route, and a later one names the account once that name signed in.
+  const auditor = createAuditor({
+    service: 'demo-op',
+    sinks,
+    keys,
+    routes: 'oidc-provider',
+    signIn: { routes: 'POST /interaction/:uid/login' },
+  });
   provider.use(authtrailKoa({ auditor }));
   onProvider?.(provider);
   const op = express();
-  op.use(interactionRoutes(provider, auditor));
+  op.use(authtrail({ auditor }));
+  op.use(interactionRoutes(provider));
   op.use(provider.callback());
   opServer.on('request', op);
   return {
