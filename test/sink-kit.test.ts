@@ -133,7 +133,7 @@ describe('a sink written against @authtrail/core/sink', () => {
       'collectorSink(url)',
       'collectorSink(url, { format })',
       'collectorSink(url, { timeoutMs })',
-      'collectorSink(url, { headers }).x-api-key',
+      'collectorSink(url, { headers.x-api-key })',
     ]);
     expect(error?.message).toContain('authtrail options have 7 problems');
     expect(error?.message).toContain(

@@ -459,7 +459,9 @@ describe('a sealing state that cannot be used stops the auditor at startup', () 
       throw new Error('did not throw');
     } catch (error) {
       expect((error as AuthtrailError).code).toBe('ERR_AUTHTRAIL_INVALID_OPTIONS');
-      expect((error as AuthtrailError).message).toContain('keys.chain.sealing: received number 42');
+      expect((error as AuthtrailError).message).toContain(
+        'createAuditor({ keys.chain.sealing }): received number 42',
+      );
     }
   });
 });

@@ -5,33 +5,36 @@ import { createBatch } from './delivery/batch.js';
 import { AuthtrailError } from './errors.js';
 import { newEvent, observers, stamper, type Observers } from './event.js';
 import { manualEvent } from './manual-event.js';
-import { fillRequestContext, type RequestView } from './request-context.js';
-import { onSignInRoute } from './sign-in.js';
+import { fillRequestContext, type RequestView } from './observe/common.js';
+import { onSignInRoute } from './observe/sign-in-route.js';
 import { requestRecorder } from './node/request-recorder.js';
-import { createObserver } from './observe.js';
+import { createEventBuilder } from './observe/index.js';
 import { resolveOptions, type AuthtrailOptions } from './options.js';
 import { HashChain } from './integrity/chain.js';
 import { ChainState } from './integrity/chain-state.js';
 import { SealingKey } from './integrity/sealing.js';
 import { flushOnExit } from './delivery/shutdown.js';
 import { ADAPTER_KEY, REFRESH_KEY } from './node/symbols.js';
+import { stdoutSink } from './sinks/stdout.js';
 import { keyedHash } from './redact.js';
-import { createRefreshEvent, type RefreshFacts } from './rp-refresh.js';
+import { createRefreshEvent } from './observe/rp-refresh.js';
 import { within } from './internal/deadline.js';
 import { EventTypes, Reasons } from './taxonomy.js';
-import type { AuditEvent, AuditorStats, ManualEvent, RequestFacts, SinkHost } from './types.js';
+import type {
+  AuditEvent,
+  AuditorStats,
+  AuditRecorder,
+  ManualEvent,
+  RefreshFacts,
+  RequestFacts,
+  SinkHost,
+} from './types.js';
 
 /** Published when building a request's event threw inside authtrail: `{ error }`. */
 export const auditErrorChannel = channel('authtrail:error');
 
-/**
- * What route handlers get as `req.audit` / `ctx.audit` / `request.audit`: they record the events
- * only the app knows, and can neither close the auditor nor read its keys.
- */
-export interface AuditRecorder {
-  /** Records a manual event now. Throws `ERR_AUTHTRAIL_INVALID_EVENT` for a type of the wrong shape. */
-  record(event: ManualEvent): AuditEvent;
-}
+// Defined with the model (node/ needs it and must not import the auditor: no import cycle).
+export type { AuditRecorder } from './types.js';
 
 /** An audit pipeline: adapters hand it request facts, apps record manual events. */
 export interface Auditor extends AuditRecorder {
@@ -89,7 +92,7 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
   // auditor itself, checkpoints, delivery reports), an option only adapters and the jest kit set.
   const own = (options as { [ADAPTER_KEY]?: unknown } | undefined)?.[ADAPTER_KEY];
   const o = resolveOptions(options, typeof own === 'string' ? own : 'core');
-  if (o.ephemeralKey && !ephemeralNoticeShown) {
+  if (o.keyIsEphemeral && !ephemeralNoticeShown) {
     ephemeralNoticeShown = true;
     process.emitWarning(
       'authtrail: no fingerprint key configured (keys.fingerprint or AUTHTRAIL_FINGERPRINT_KEY); ' +
@@ -98,6 +101,8 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
     );
   }
   const role = o.provider ? 'op' : 'rs';
+  // The default sink is the auditor's choice, made here: options only say what was given.
+  const sinks = o.sinks ?? [stdoutSink()];
   // A sealed chain's key comes from its state file, read (and moved to the current epoch) now: a
   // missing or broken one is a startup error, like a bad option.
   const sealing = o.chainSealing
@@ -105,11 +110,11 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
     : undefined;
   const signer = sealing ?? o.chainKey;
   // The chain's state (the head of the last run) lives beside the first sink that offers a place.
-  const stateSink = signer ? o.sinks.findIndex((s) => typeof s.chainState === 'string') : -1;
+  const stateSink = signer ? sinks.findIndex((s) => typeof s.chainState === 'string') : -1;
   let state: ChainState | undefined;
   let stateProblem: string | undefined;
   try {
-    if (stateSink >= 0) state = ChainState.claim(o.sinks[stateSink]!.chainState!);
+    if (stateSink >= 0) state = ChainState.claim(sinks[stateSink]!.chainState!);
     if (state?.unreadable) stateProblem = 'could not be read: a new lineage of runs starts';
   } catch (err) {
     // Fail open, like a log that cannot be opened yet: the chain still works, runs are not linked.
@@ -122,7 +127,7 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
       { code: 'AUTHTRAIL_CHAIN_STATE' },
     );
   const chain = signer ? new HashChain(signer, state?.previous) : undefined;
-  const queue = new DeliveryQueue(o.sinks, o.delivery, chain, o.service.replace(/[^\w.-]/g, '_'), {
+  const queue = new DeliveryQueue(sinks, o.delivery, chain, o.service.replace(/[^\w.-]/g, '_'), {
     dropped(sink, dropped) {
       // Told once the sink accepts again, so the report itself is not lost with the events.
       const report = newEvent(observer[role], EventTypes.DELIVERY_FAILURE, Date.now());
@@ -139,7 +144,7 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
   });
   const blocking = o.delivery.overflow === 'block';
   // Tests may inject a clock and ids; chosen once here so that production pays nothing per event.
-  const stamp = stamper(o);
+  const stamp = stamper(o.clock, o.ids);
   const push =
     stamp === undefined
       ? (event: AuditEvent) => queue.push(event)
@@ -147,7 +152,6 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
           stamp(event);
           queue.push(event);
         };
-  const build = createObserver(o);
   const observer = observers(o);
   let closed = false;
   let closing: Promise<void> | undefined;
@@ -161,6 +165,12 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
     errors++;
     if (auditErrorChannel.hasSubscribers) auditErrorChannel.publish({ error });
   };
+  const build = createEventBuilder(o, (later) => {
+    const settled: Promise<void> = later
+      .then(undefined, failed)
+      .finally(() => pending.delete(settled));
+    pending.add(settled);
+  });
 
   // The policy: which events are recorded. Skipped ones are counted here and go no further.
   const policy = o.policy;
@@ -207,7 +217,10 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
     record: recordAs(observer),
     attach(adapter) {
       // Built once per adapter, like the auditor's own: a request only swaps in a frozen block.
-      const mine = adapter === o.adapter ? observer : observers(o, String(adapter));
+      const mine =
+        adapter === o.adapter
+          ? observer
+          : observers({ service: o.service, instance: o.instance, adapter: String(adapter) });
       const refresh = refreshAs(mine);
       const label = (event: AuditEvent) => {
         if (!admitted(event)) return;
@@ -234,15 +247,7 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
             return;
           }
           try {
-            const event = build(facts);
-            if (event instanceof Promise) {
-              const settled: Promise<void> = event
-                .then(label, failed)
-                .finally(() => pending.delete(settled));
-              pending.add(settled);
-            } else if (Array.isArray(event)) {
-              for (const e of event) label(e);
-            } else if (event) label(event);
+            build(facts, label);
           } catch (error) {
             failed(error);
           }
@@ -315,7 +320,7 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
     event.reason = reason;
     return event;
   }
-  o.sinks.forEach((sink, i) => {
+  sinks.forEach((sink, i) => {
     const host: SinkHost = {
       record: auditor.record,
       // A rotating file sink asks for a checkpoint and opens the new file with it. It goes to that

@@ -1,4 +1,5 @@
-import { shapeOf, type OptionIssue } from './errors.js';
+import { shapeOf } from './errors.js';
+import type { OptionCheck } from './internal/option-check.js';
 
 /** The relying-party routes authtrail recognises. Every other request is an API request. */
 export type RouteKind = 'login' | 'callback' | 'logout' | 'backchannel_logout';
@@ -40,54 +41,53 @@ function normalise(path: string): string {
   return p.toLowerCase();
 }
 
-/** Compiles the `routes` option into a path lookup, once, at startup. Throws `{ issues }` when invalid. */
+/** Compiles the `routes` option into a path lookup, once, at startup; problems are reported on `check`. */
 export function compileRoutes(
   routes: 'express-openid-connect' | RouteOptions | undefined,
+  check: OptionCheck<unknown>,
 ): Map<string, RouteKind> {
-  const issues: OptionIssue[] = [];
   let spec: RouteOptions = {};
   if (routes === undefined || routes === 'express-openid-connect') spec = {};
   else if (routes !== null && typeof routes === 'object' && !Array.isArray(routes)) spec = routes;
   else {
-    issues.push({
-      path: 'routes',
-      received: shapeOf(routes, ['express-openid-connect', 'oidc-provider']),
-      fix: "use 'express-openid-connect', 'oidc-provider' or an object such as { login: '/signin', callback: '/cb' }",
-    });
+    check.issue(
+      'routes',
+      shapeOf(routes, ['express-openid-connect', 'oidc-provider']),
+      "use 'express-openid-connect', 'oidc-provider' or an object such as { login: '/signin', callback: '/cb' }",
+    );
   }
   const table = new Map<string, RouteKind>();
   for (const key of Object.keys(spec)) {
     if (!(key in EOC_DEFAULTS) && key !== 'postLogoutRedirect') {
-      issues.push({
-        path: `routes.${key}`,
-        received: 'a value',
-        fix: `unknown route; known routes are ${Object.keys(EOC_DEFAULTS).join(', ')}`,
-      });
+      check.issue(
+        `routes.${key}`,
+        'a value',
+        `unknown route; known routes are ${Object.keys(EOC_DEFAULTS).join(', ')}`,
+      );
     }
   }
   for (const name of Object.keys(EOC_DEFAULTS) as (keyof typeof EOC_DEFAULTS)[]) {
     const value = spec[name] === undefined ? EOC_DEFAULTS[name] : spec[name];
     if (value === false) continue;
     if (typeof value !== 'string' || value === '' || /[?#\s]/.test(value)) {
-      issues.push({
-        path: `routes.${name}`,
-        received: shapeOf(value),
-        fix: "use a path such as '/auth/login' (no ?, # or spaces), or false to turn the route off",
-      });
+      check.issue(
+        `routes.${name}`,
+        shapeOf(value),
+        "use a path such as '/auth/login' (no ?, # or spaces), or false to turn the route off",
+      );
       continue;
     }
     // Relative paths work in express-openid-connect (it adds the leading slash): match that.
     const path = normalise(value.startsWith('/') ? value : '/' + value);
     if (table.has(path)) {
-      issues.push({
-        path: `routes.${name}`,
-        received: shapeOf(value),
-        fix: `the path is already used by routes.${[...table].find(([p]) => p === path)?.[1]}; give each route its own path`,
-      });
+      check.issue(
+        `routes.${name}`,
+        shapeOf(value),
+        `the path is already used by routes.${[...table].find(([p]) => p === path)?.[1]}; give each route its own path`,
+      );
     }
     table.set(path, KIND_OF[name]);
   }
-  if (issues.length > 0) throw Object.assign(new Error('invalid routes'), { issues });
   return table;
 }
 

@@ -1,11 +1,14 @@
 /** Stable codes carried by every {@link AuthtrailError}. Match on `code`, not on `instanceof`. */
 export type AuthtrailErrorCode =
+  /** A factory's options (the auditor's, an adapter's, a sink's) have problems: every one is in `issues`. */
   | 'ERR_AUTHTRAIL_INVALID_OPTIONS'
+  /** `record()` was given an event it cannot record: a type of the wrong shape, or fields the auditor sets. */
   | 'ERR_AUTHTRAIL_INVALID_EVENT'
+  /** `record()` after `close()`. */
   | 'ERR_AUTHTRAIL_CLOSED'
   /** `keys.chain: { sealing }`: the sealing state file is missing, corrupt, open to others or not writable. */
   | 'ERR_AUTHTRAIL_SEALING_STATE'
-  /** An HTTP sink's write failed; the error adds `url` (scheme, host, port) and `status` (if answered). */
+  /** An HTTP sink's write failed; the error's `url` (scheme, host, port) and `status` (if answered) say where. */
   | 'ERR_AUTHTRAIL_SINK_WRITE';
 
 /**
@@ -36,8 +39,13 @@ export class AuthtrailError extends Error {
   }
 
   readonly code: AuthtrailErrorCode;
-  /** For `ERR_AUTHTRAIL_INVALID_OPTIONS`: every problem found, not only the first. */
+  /** For `ERR_AUTHTRAIL_INVALID_OPTIONS`: every problem found, not only the first; empty otherwise. */
   readonly issues: readonly OptionIssue[];
+  // `declare`: typed here, set only by the errors that have them (no own property on the others).
+  /** For `ERR_AUTHTRAIL_SINK_WRITE`: where the write went, scheme, host and port only (the path can be a credential). */
+  declare readonly url?: string;
+  /** For `ERR_AUTHTRAIL_SINK_WRITE`: the HTTP status the collector answered; absent for a network error or a timeout. */
+  declare readonly status?: number;
 
   constructor(code: AuthtrailErrorCode, message: string, issues: readonly OptionIssue[] = []) {
     super(message);

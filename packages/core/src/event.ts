@@ -1,14 +1,22 @@
-import type { ResolvedOptions } from './options.js';
 import { outcomeOf } from './taxonomy.js';
 import type { AuditEvent, ObserverRole } from './types.js';
 import { uuidv7 } from './internal/uuid.js';
 
 export type Observers = Readonly<Record<ObserverRole, AuditEvent['observer']>>;
 
+/** Who observes: the values of every event's `observer` block but its role. */
+export interface ObserverIdentity {
+  /** `observer.service`: the `service` option. */
+  readonly service: string;
+  /** `observer.instance`: host name and process id. */
+  readonly instance: string;
+  /** `observer.adapter`: the adapter that saw the request (`'core'` for the auditor's own events). */
+  readonly adapter: string;
+}
+
 /** The three observer blocks of an auditor or adapter, built once and shared by its events. */
-export function observers(o: ResolvedOptions, adapter = o.adapter): Observers {
-  const make = (role: ObserverRole) =>
-    Object.freeze({ role, service: o.service, instance: o.instance, adapter });
+export function observers({ service, instance, adapter }: ObserverIdentity): Observers {
+  const make = (role: ObserverRole) => Object.freeze({ role, service, instance, adapter });
   return Object.freeze({ rp: make('rp'), op: make('op'), rs: make('rs') });
 }
 
@@ -70,8 +78,10 @@ export function newEvent(
  * neither is set, so production auditors pay nothing per event. Never throws: a clock that returns
  * something other than a finite number leaves the time as it was.
  */
-export function stamper(o: ResolvedOptions): ((event: AuditEvent) => void) | undefined {
-  const { clock, ids } = o;
+export function stamper(
+  clock: (() => number) | undefined,
+  ids: ((timeMs: number) => string) | undefined,
+): ((event: AuditEvent) => void) | undefined {
   if (clock === undefined && ids === undefined) return undefined;
   return (event) => {
     let timeMs = clock?.();

@@ -44,12 +44,12 @@ export {
   type Outcome,
 } from './taxonomy.js';
 export type { AuthtrailOptions } from './options.js';
-export type { SignInOptions } from './sign-in.js';
-export type { RequestView } from './request-context.js';
+export type { SignInOptions } from './observe/sign-in-route.js';
+export type { RequestView } from './observe/common.js';
 export type { RouteKind, RouteOptions } from './classify.js';
 export type { PolicyRule } from './policy.js';
 export { redactPath } from './redact.js';
-export type { VerifyOptions } from './verify.js';
+export type { VerifyOptions } from './token/verify-options.js';
 export { sinkErrorChannel } from './delivery/queue.js';
 export { stdoutSink, type StreamSinkOptions } from './sinks/stdout.js';
 export { fileSink } from './sinks/file.js';

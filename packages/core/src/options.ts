@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DeliveryOptions } from './delivery/queue.js';
-import { invalidOptions, shapeOf, type OptionIssue } from './errors.js';
+import { shapeOf } from './errors.js';
+import { checkOptions, type OptionCheck } from './internal/option-check.js';
 import { chainKeyId, type ChainKey } from './integrity/chain.js';
 import { compileRoutes, type RouteKind, type RouteOptions } from './classify.js';
 import { compilePolicy, type PolicyCheck, type PolicyRule } from './policy.js';
-import { compileSignIn, type ResolvedSignIn, type SignInOptions } from './sign-in.js';
+import { compileSignIn, type ResolvedSignIn, type SignInOptions } from './observe/sign-in-route.js';
 import { clean } from './redact.js';
-import { stdoutSink } from './sinks/stdout.js';
 import type { Sink } from './types.js';
-import { DEFAULT_ALGORITHMS, type VerifyOptions } from './verify-options.js';
+import { checkVerifyOptions, type VerifyOptions } from './token/verify-options.js';
 
 /** Options of {@link createAuditor} and of every adapter. */
 export interface AuthtrailOptions {
@@ -164,14 +164,15 @@ export interface ResolvedOptions {
   readonly service: string;
   readonly instance: string;
   readonly adapter: string;
-  readonly sinks: readonly Sink[];
+  /** The sinks given; undefined when none were, and the auditor picks its default (stdout). */
+  readonly sinks: readonly Sink[] | undefined;
   readonly routes: ReadonlyMap<string, RouteKind>;
   /** The compiled `signIn`: undefined when off. */
   readonly signIn: ResolvedSignIn | undefined;
   /** Auditing an OpenID Provider (`routes: 'oidc-provider'`). */
   readonly provider: boolean;
   readonly fingerprintKey: Buffer;
-  readonly ephemeralKey: boolean;
+  readonly keyIsEphemeral: boolean;
   readonly pseudonymKey: Buffer | undefined;
   /** The key that signs the hash chain, and its id. */
   readonly chainKey: ChainKey | undefined;
@@ -198,7 +199,7 @@ export interface ResolvedOptions {
   readonly ids: ((timeMs: number) => string) | undefined;
 }
 
-const TOP_LEVEL = new Set([
+const TOP_LEVEL = [
   'service',
   'sinks',
   'routes',
@@ -217,382 +218,354 @@ const TOP_LEVEL = new Set([
   'policy',
   'clock',
   'ids',
-]);
-// Adapters add their own options (`auditor`, ...) and pass the rest here.
-const ADAPTER_KEYS = new Set(['auditor']);
+] as const;
+// The call problems name: the adapters' factory is `authtrail`; everything else (the jest kit
+// included) calls createAuditor.
+const ADAPTERS = new Set(['express', 'koa', 'fastify']);
+
+type Check = OptionCheck<Record<string, unknown>>;
 
 /**
  * Validates options and fills in defaults: the only place defaults live. Throws one
- * `AuthtrailError` (`ERR_AUTHTRAIL_INVALID_OPTIONS`) listing every problem found.
+ * `AuthtrailError` (`ERR_AUTHTRAIL_INVALID_OPTIONS`) listing every problem found, each named as
+ * `createAuditor({ delivery.maxBatch })` (`authtrail({ ... })` from an adapter). Each section of
+ * the options has its own resolver below, all reporting on one check.
  */
 export function resolveOptions(
   input: unknown,
   adapter = 'core',
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedOptions {
-  const issues: OptionIssue[] = [];
-  // `choices`: the option takes one of these words, so a mistyped word is worth showing.
-  const bad = (path: string, value: unknown, fix: string, choices?: readonly string[]) =>
-    issues.push({ path, received: shapeOf(value, choices), fix });
+  const fn = ADAPTERS.has(adapter) ? 'authtrail' : 'createAuditor';
+  const check = checkOptions<Record<string, unknown>>(fn, input as Record<string, unknown>, '');
+  const { o } = check;
+  if (o.auditor !== undefined)
+    // Adapters take `auditor` to share one; createAuditor makes one, so it has no use for it.
+    check.issue(
+      'auditor',
+      shapeOf(o.auditor),
+      'pass the auditor to the adapter, not to createAuditor: authtrail({ auditor })',
+    );
+  const others = { ...o };
+  delete others.auditor;
+  check.known('', others, TOP_LEVEL);
 
-  if (
-    input !== undefined &&
-    (input === null || typeof input !== 'object' || Array.isArray(input))
-  ) {
-    throw invalidOptions([
-      { path: 'options', received: shapeOf(input), fix: 'pass an options object or nothing' },
-    ]);
-  }
-  const o = (input ?? {}) as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!TOP_LEVEL.has(key) && !ADAPTER_KEYS.has(key)) {
-      bad(key, o[key], `unknown option; known options are ${[...TOP_LEVEL].join(', ')}`);
-    }
-  }
+  const service = resolveService(check, env);
+  const sinks = resolveSinks(check);
+  const keys = resolveKeys(check, env);
+  const chainAnchor = resolveChainAnchor(check, keys, sinks);
+  const user = resolveUser(check, keys);
+  const policy = compilePolicy(o.policy, check);
+  const resolved = {
+    service,
+    instance: `${hostname()}/${process.pid}`,
+    adapter,
+    sinks,
+    routes: resolveRoutes(check),
+    signIn: compileSignIn(o.signIn, check),
+    provider: o.routes === 'oidc-provider',
+    fingerprintKey: keys.fingerprint ?? randomBytes(32),
+    keyIsEphemeral: keys.fingerprint === undefined,
+    pseudonymKey: keys.pseudonym,
+    chainKey: keys.chain,
+    chainSealing: keys.sealing,
+    chainAnchor,
+    ...user,
+    ...resolveRequest(check),
+    verify: checkVerifyOptions(o.verify, check),
+    delivery: resolveDelivery(check),
+    limits: resolveLimits(check),
+    policy,
+    policyRules: policy && Array.isArray(o.policy) ? o.policy.length : 0,
+    ...resolveTestHooks(check),
+  };
+  check.done();
+  return Object.freeze(resolved);
+}
 
-  const named: unknown = o.service ?? env.OTEL_SERVICE_NAME ?? env.npm_package_name ?? 'app';
+function resolveService(check: Check, env: NodeJS.ProcessEnv): string {
+  const given = check.o.service;
+  const named: unknown = given ?? env.OTEL_SERVICE_NAME ?? env.npm_package_name ?? 'app';
   // It is in every event (observer.service), so it is cleaned like every string from outside: an
   // environment variable can carry U+2028 or a terminal escape as easily as a header can.
   const service = clean(named, 256);
   if (service === undefined || service === '' || (named as string).length > 256)
-    bad(
+    check.issue(
       'service',
-      o.service,
+      given === undefined ? `${shapeOf(named)} from the environment` : shapeOf(given),
       'use a non-empty string of at most 256 characters such as "billing-api"',
     );
+  return service ?? '';
+}
 
-  let sinks: Sink[] = [];
-  if (o.sinks === undefined) sinks = [stdoutSink()];
-  else if (!Array.isArray(o.sinks) || o.sinks.length === 0) {
-    bad(
+/** The sinks given, checked; undefined when none were (the auditor then writes to stdout). */
+function resolveSinks(check: Check): Sink[] | undefined {
+  const given = check.o.sinks;
+  if (given === undefined) return undefined;
+  if (!Array.isArray(given) || given.length === 0) {
+    check.issue(
       'sinks',
-      o.sinks,
+      shapeOf(given),
       'use a non-empty array such as [stdoutSink()] or [fileSink("audit.log")]',
     );
-  } else {
-    o.sinks.forEach((s: unknown, i) => {
-      if (s === null || typeof s !== 'object' || typeof (s as Sink).write !== 'function') {
-        bad(
-          `sinks[${i}]`,
-          s,
-          'use a sink such as stdoutSink(), fileSink(path), memorySink() or callbackSink(fn)',
-        );
-      } else sinks.push(s as Sink);
-    });
+    return [];
   }
+  const sinks: Sink[] = [];
+  given.forEach((s: unknown, i) => {
+    if (s === null || typeof s !== 'object' || typeof (s as Sink).write !== 'function')
+      check.issue(
+        `sinks[${i}]`,
+        shapeOf(s),
+        'use a sink such as stdoutSink(), fileSink(path), memorySink() or callbackSink(fn)',
+      );
+    else sinks.push(s as Sink);
+  });
+  return sinks;
+}
 
-  let routes: ReadonlyMap<string, RouteKind> = new Map();
-  try {
-    if (o.routes !== 'oidc-provider') routes = compileRoutes(o.routes as RouteOptions | undefined);
-  } catch (err) {
-    for (const issue of (err as { issues?: OptionIssue[] }).issues ?? []) issues.push(issue);
-  }
+function resolveRoutes(check: Check): ReadonlyMap<string, RouteKind> {
+  const routes = check.o.routes;
+  if (routes === 'oidc-provider') return new Map();
+  return compileRoutes(routes as RouteOptions | undefined, check);
+}
 
-  const keys = (o.keys ?? {}) as Record<string, unknown>;
-  if (o.keys !== undefined && (o.keys === null || typeof o.keys !== 'object')) {
-    bad('keys', o.keys, 'use { fingerprint?: string, pseudonym?: string, chain?: string }');
-  }
-  const readKey = (name: string, value: unknown): Buffer | undefined => {
+interface Keys {
+  readonly fingerprint: Buffer | undefined;
+  readonly pseudonym: Buffer | undefined;
+  readonly chain: ChainKey | undefined;
+  readonly sealing: string | undefined;
+  /** Whether a chain was asked for (a key, a list, `{ sealing }` or AUTHTRAIL_CHAIN_KEY). */
+  readonly chained: boolean;
+  /** Whether `keys.pseudonym` was given at all (a bad one is reported once, as itself). */
+  readonly pseudonymGiven: boolean;
+}
+
+const KEY_FIX = 'use at least 32 bytes of secret, e.g. `openssl rand -base64 32`';
+
+/**
+ * `keys`: secrets of at least 32 bytes. A key read from the environment is named by the option it
+ * stands for, the variable in what was received: the fix is the same, the place to make it is not.
+ */
+function resolveKeys(check: Check, env: NodeJS.ProcessEnv): Keys {
+  const keys =
+    check.object(
+      'keys',
+      check.o.keys,
+      'use { fingerprint?: string, pseudonym?: string, chain?: string }',
+    ) ?? {};
+  const read = (path: string, value: unknown, from?: string): Buffer | undefined => {
     if (value === undefined) return undefined;
     const buf =
-      typeof value === 'string'
-        ? Buffer.from(value)
-        : value instanceof Uint8Array
-          ? Buffer.from(value)
-          : undefined;
-    if (!buf || buf.length < 32) {
-      issues.push({
-        path: `keys.${name}`,
-        received: shapeOf(value),
-        fix: 'use at least 32 bytes of secret, e.g. `openssl rand -base64 32`',
-      });
-      return undefined;
-    }
-    return buf;
+      typeof value === 'string' || value instanceof Uint8Array ? Buffer.from(value) : undefined;
+    if (buf && buf.length >= 32) return buf;
+    check.issue(path, from ? `${shapeOf(value)} from ${from}` : shapeOf(value), KEY_FIX);
+    return undefined;
   };
-  const fromEnv = keys.fingerprint === undefined ? env.AUTHTRAIL_FINGERPRINT_KEY : undefined;
-  const fingerprintKey = readKey(
-    fromEnv !== undefined ? 'fingerprint (from AUTHTRAIL_FINGERPRINT_KEY)' : 'fingerprint',
-    keys.fingerprint ?? fromEnv,
-  );
-  const pseudonymKey = readKey('pseudonym', keys.pseudonym);
-  const chainFromEnv = keys.chain === undefined ? env.AUTHTRAIL_CHAIN_KEY : undefined;
-  let chainKey: ChainKey | undefined;
-  let chainSealing: string | undefined;
-  const sealed = keys.chain as { sealing?: unknown } | undefined;
+  const fingerprint =
+    keys.fingerprint !== undefined
+      ? read('keys.fingerprint', keys.fingerprint)
+      : read('keys.fingerprint', env.AUTHTRAIL_FINGERPRINT_KEY, 'AUTHTRAIL_FINGERPRINT_KEY');
+  const pseudonym = read('keys.pseudonym', keys.pseudonym);
+
+  let chain: ChainKey | undefined;
+  let sealing: string | undefined;
+  const given = keys.chain;
   if (
-    typeof sealed === 'object' &&
-    sealed !== null &&
-    !Array.isArray(sealed) &&
-    !(sealed instanceof Uint8Array)
+    typeof given === 'object' &&
+    given !== null &&
+    !Array.isArray(given) &&
+    !(given instanceof Uint8Array)
   ) {
     // Read when the auditor is made (a resource, like the log): here only its shape.
-    if (typeof sealed.sealing === 'string' && sealed.sealing !== '') chainSealing = sealed.sealing;
+    const path = (given as { sealing?: unknown }).sealing;
+    if (typeof path === 'string' && path !== '') sealing = path;
     else
-      bad(
+      check.issue(
         'keys.chain.sealing',
-        sealed.sealing,
+        shapeOf(path),
         'use the path of the state file made by `authtrail keys --setup <path>`',
       );
-  } else if (Array.isArray(keys.chain)) {
-    if (keys.chain.length === 0)
-      bad('keys.chain', keys.chain, 'use a key, or a list of { id, key }');
-    (keys.chain as unknown[]).forEach((entry, i) => {
+  } else if (Array.isArray(given)) {
+    if (given.length === 0)
+      check.issue('keys.chain', shapeOf(given), 'use a key, or a list of { id, key }');
+    given.forEach((entry: unknown, i) => {
       const { id, key } = (entry ?? {}) as { id?: unknown; key?: unknown };
       if (typeof id !== 'string' || !/^[\w.-]{1,64}$/.test(id))
-        bad(
+        check.issue(
           `keys.chain[${i}].id`,
-          id,
+          shapeOf(id),
           'use 1 to 64 letters, digits, "_", "." or "-", e.g. "2026-12"',
         );
-      const buf = readKey(`chain[${i}].key`, key);
-      if (i === 0 && buf && typeof id === 'string') chainKey = { id, key: buf };
+      const buf = read(`keys.chain[${i}].key`, key);
+      if (i === 0 && buf && typeof id === 'string') chain = { id, key: buf };
     });
   } else {
-    const buf = readKey(
-      chainFromEnv !== undefined ? 'chain (from AUTHTRAIL_CHAIN_KEY)' : 'chain',
-      keys.chain ?? chainFromEnv,
-    );
-    if (buf) chainKey = { id: chainKeyId(buf), key: buf };
+    const buf =
+      given !== undefined
+        ? read('keys.chain', given)
+        : read('keys.chain', env.AUTHTRAIL_CHAIN_KEY, 'AUTHTRAIL_CHAIN_KEY');
+    if (buf) chain = { id: chainKeyId(buf), key: buf };
   }
-  let chainAnchor: ResolvedOptions['chainAnchor'];
-  if (o.chainAnchor !== undefined) {
-    const { sink, everyMs = 60_000 } = (o.chainAnchor ?? {}) as { sink?: Sink; everyMs?: unknown };
-    if (typeof sink?.write !== 'function')
-      bad('chainAnchor.sink', sink, 'use a sink on another host, e.g. httpSink(url)');
-    if (!(Number.isInteger(everyMs) && (everyMs as number) >= 10))
-      bad('chainAnchor.everyMs', everyMs, 'use a whole number of milliseconds, at least 10');
-    if (keys.chain === undefined && chainFromEnv === undefined)
-      issues.push({
-        path: 'chainAnchor',
-        received: 'no keys.chain',
-        fix: 'set keys.chain: anchors are heads of the hash chain',
-      });
-    if (!sinks.some((s) => typeof s.chainState === 'string'))
-      issues.push({
-        path: 'chainAnchor',
-        received: 'no fileSink in sinks',
-        fix: 'add a fileSink: an anchor names the last event it wrote',
-      });
-    if (typeof sink?.write === 'function' && Number.isInteger(everyMs))
-      chainAnchor = Object.freeze({ sink, everyMs: everyMs as number });
-  }
-
-  const bool = (name: string, fallback: boolean): boolean => {
-    const v = o[name];
-    if (v === undefined) return fallback;
-    if (typeof v !== 'boolean') bad(name, v, 'use true or false');
-    return v === true;
+  return {
+    fingerprint,
+    pseudonym,
+    chain,
+    sealing,
+    chained: given !== undefined || env.AUTHTRAIL_CHAIN_KEY !== undefined,
+    pseudonymGiven: keys.pseudonym !== undefined,
   };
-  const pseudonymize = bool('pseudonymize', false);
-  const profile = bool('profile', false);
-  if (pseudonymize && !pseudonymKey && keys.pseudonym === undefined) {
-    bad(
+}
+
+function resolveChainAnchor(
+  check: Check,
+  keys: Keys,
+  sinks: readonly Sink[] | undefined,
+): ResolvedOptions['chainAnchor'] {
+  if (check.o.chainAnchor === undefined) return undefined;
+  const { sink, everyMs = 60_000 } = (check.o.chainAnchor ?? {}) as {
+    sink?: Sink;
+    everyMs?: unknown;
+  };
+  if (typeof sink?.write !== 'function')
+    check.issue(
+      'chainAnchor.sink',
+      shapeOf(sink),
+      'use a sink on another host, e.g. httpSink(url)',
+    );
+  if (!(Number.isInteger(everyMs) && (everyMs as number) >= 10))
+    check.issue(
+      'chainAnchor.everyMs',
+      shapeOf(everyMs),
+      'use a whole number of milliseconds, at least 10',
+    );
+  if (!keys.chained)
+    check.issue(
+      'chainAnchor',
+      'no keys.chain',
+      'set keys.chain: anchors are heads of the hash chain',
+    );
+  if (!(sinks ?? []).some((s) => typeof s.chainState === 'string'))
+    check.issue(
+      'chainAnchor',
+      'no fileSink in sinks',
+      'add a fileSink: an anchor names the last event it wrote',
+    );
+  if (typeof sink?.write !== 'function' || !Number.isInteger(everyMs)) return undefined;
+  return Object.freeze({ sink, everyMs: everyMs as number });
+}
+
+/** Who is logged and how: `pseudonymize`, `profile`, `user`, `rolesClaim`. */
+function resolveUser(check: Check, keys: Keys) {
+  const { o } = check;
+  const pseudonymize = check.bool('pseudonymize', o.pseudonymize, false);
+  const profile = check.bool('profile', o.profile, false);
+  if (pseudonymize && !keys.pseudonymGiven)
+    check.issue(
       'keys.pseudonym',
-      undefined,
+      shapeOf(undefined),
       'pseudonymize needs a stable secret of 32+ bytes so pseudonyms stay the same across restarts and instances',
     );
-  }
   if (pseudonymize && profile)
-    bad(
+    check.issue(
       'profile',
-      true,
+      shapeOf(true),
       'profile logs names and e-mails, which pseudonymize exists to hide: turn one off',
     );
-
-  const str = (name: string, fallback: string): string => {
-    const v = o[name];
-    if (v === undefined) return fallback;
-    if (typeof v !== 'string' || v === '') bad(name, v, 'use a non-empty string');
-    return String(v);
-  };
-  const rolesClaim = str('rolesClaim', 'roles');
-  const requestIdHeader = str('requestIdHeader', 'x-request-id').toLowerCase();
-
-  let queryAllowList: string[] = ['error'];
-  if (o.queryAllowList !== undefined) {
-    if (!Array.isArray(o.queryAllowList) || o.queryAllowList.some((q) => typeof q !== 'string')) {
-      bad(
-        'queryAllowList',
-        o.queryAllowList,
-        'use an array of parameter names, e.g. ["page", "sort"]',
-      );
-    } else queryAllowList = o.queryAllowList as string[];
-  }
-
-  const int = (
-    path: string,
-    group: unknown,
-    name: string,
-    fallback: number,
-    min: number,
-    max: number,
-  ): number => {
-    const v = (group as Record<string, unknown> | undefined)?.[name];
-    if (v === undefined) return fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      bad(`${path}.${name}`, v, `use a whole number from ${min} to ${max}`);
-      return fallback;
-    }
-    return v;
-  };
-  for (const group of ['delivery', 'limits'] as const) {
-    if (o[group] !== undefined && (o[group] === null || typeof o[group] !== 'object'))
-      bad(group, o[group], 'use an object');
-  }
-  const d = (o.delivery ?? {}) as Record<string, unknown>;
-  const oneOf = <T extends string>(
-    path: string,
-    v: unknown,
-    allowed: readonly T[],
-    fallback: T,
-  ): T => {
-    if (v === undefined) return fallback;
-    if (allowed.includes(v as T)) return v as T;
-    bad(path, v, `use one of ${allowed.map((a) => `'${a}'`).join(', ')}`, allowed);
-    return fallback;
-  };
-  const delivery = Object.freeze({
-    maxQueue: int('delivery', o.delivery, 'maxQueue', 10_000, 1, 10_000_000),
-    maxBatch: int('delivery', o.delivery, 'maxBatch', 512, 1, 100_000),
-    maxWaitMs: int('delivery', o.delivery, 'maxWaitMs', 0, 0, 60_000),
-    maxBytes: int('delivery', o.delivery, 'maxBytes', 32 * 1024 * 1024, 1024, 2 ** 40),
-    overflow: oneOf('delivery.overflow', d.overflow, ['drop', 'spill', 'block'] as const, 'drop'),
-    spillDir: typeof d.spillDir === 'string' && d.spillDir !== '' ? d.spillDir : undefined,
-    retries: int('delivery', o.delivery, 'retries', 5, 0, 1000),
-    minDelayMs: int('delivery', o.delivery, 'minRetryDelayMs', 100, 1, 600_000),
-    maxDelayMs: int('delivery', o.delivery, 'maxRetryDelayMs', 5000, 1, 3_600_000),
-    closeTimeoutMs: int('delivery', o.delivery, 'closeTimeoutMs', 5000, 0, 3_600_000),
-    handleSignals: d.handleSignals !== false,
-  });
-  if (d.handleSignals !== undefined && typeof d.handleSignals !== 'boolean')
-    bad('delivery.handleSignals', d.handleSignals, 'use true or false');
-  if (d.spillDir !== undefined && (typeof d.spillDir !== 'string' || d.spillDir === ''))
-    bad('delivery.spillDir', d.spillDir, 'use the path of a directory that survives restarts');
-  if (delivery.overflow === 'spill' && delivery.spillDir === undefined)
-    bad(
-      'delivery.spillDir',
-      undefined,
-      "overflow: 'spill' needs a directory for its spill files, e.g. spillDir: '/var/lib/myapp/audit-spill'",
+  if (o.user !== undefined && typeof o.user !== 'function')
+    check.issue(
+      'user',
+      shapeOf(o.user),
+      'use a function of the request, e.g. (req) => req.session.claims',
     );
-  const limits = Object.freeze({
-    maxTokenLength: int('limits', o.limits, 'maxTokenLength', 16_384, 64, 1_048_576),
-    maxStringLength: int('limits', o.limits, 'maxStringLength', 512, 16, 65_536),
-  });
-
-  const verify = resolveVerify(o.verify, bad);
-  const policy = compilePolicy(o.policy, issues);
-  const signIn = compileSignIn(o.signIn, issues);
-
-  const fn = <F>(name: 'clock' | 'ids', example: string): F | undefined => {
-    const v = o[name];
-    if (v !== undefined && typeof v !== 'function') bad(name, v, `use a function, e.g. ${example}`);
-    return typeof v === 'function' ? (v as F) : undefined;
-  };
-  const user = o.user;
-  if (user !== undefined && typeof user !== 'function')
-    bad('user', user, 'use a function of the request, e.g. (req) => req.session.claims');
-  const clock = fn<() => number>('clock', '() => Date.UTC(2025, 0, 1)');
-  const ids = fn<(timeMs: number) => string>('ids', '() => `event-${++n}`');
-
-  if (issues.length > 0) throw invalidOptions(issues);
-
-  return Object.freeze({
-    service: service as string,
-    instance: `${hostname()}/${process.pid}`,
-    adapter,
-    sinks: Object.freeze(sinks),
-    routes,
-    signIn,
-    provider: o.routes === 'oidc-provider',
-    fingerprintKey: fingerprintKey ?? randomBytes(32),
-    ephemeralKey: fingerprintKey === undefined,
-    pseudonymKey,
-    chainKey,
-    chainSealing,
-    chainAnchor,
+  return {
     pseudonymize,
     profile,
-    user: typeof user === 'function' ? (user as (request: unknown) => unknown) : undefined,
-    rolesClaim,
-    queryAllowList: new Set(queryAllowList),
-    requestIdHeader,
-    verify,
-    delivery,
-    limits,
-    policy,
-    policyRules: policy && Array.isArray(o.policy) ? o.policy.length : 0,
-    clock,
-    ids,
+    user: typeof o.user === 'function' ? (o.user as (request: unknown) => unknown) : undefined,
+    rolesClaim: text(check, 'rolesClaim', 'roles'),
+  };
+}
+
+/** What is read from each request: `queryAllowList`, `requestIdHeader`. */
+function resolveRequest(check: Check) {
+  const given = check.o.queryAllowList;
+  let queryAllowList: readonly string[] = ['error'];
+  if (given !== undefined) {
+    if (Array.isArray(given) && given.every((q) => typeof q === 'string')) queryAllowList = given;
+    else
+      check.issue(
+        'queryAllowList',
+        shapeOf(given),
+        'use an array of parameter names, e.g. ["page", "sort"]',
+      );
+  }
+  return {
+    queryAllowList: new Set(queryAllowList) as ReadonlySet<string>,
+    requestIdHeader: text(check, 'requestIdHeader', 'x-request-id').toLowerCase(),
+  };
+}
+
+/** A non-empty string option, or `fallback` when absent. */
+function text(check: Check, name: string, fallback: string): string {
+  const v = check.o[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || v === '') check.issue(name, shapeOf(v), 'use a non-empty string');
+  return String(v);
+}
+
+const OVERFLOW = ['drop', 'spill', 'block'] as const;
+
+function resolveDelivery(check: Check): ResolvedOptions['delivery'] {
+  const d = check.object('delivery', check.o.delivery, 'use an object') ?? {};
+  const int = (name: string, fallback: number, min: number, max: number) =>
+    check.int(`delivery.${name}`, d[name], fallback, min, max);
+  const overflow = check.oneOf('delivery.overflow', d.overflow, OVERFLOW, 'drop');
+  let spillDir: string | undefined;
+  if (typeof d.spillDir === 'string' && d.spillDir !== '') spillDir = d.spillDir;
+  else if (d.spillDir !== undefined)
+    check.issue(
+      'delivery.spillDir',
+      shapeOf(d.spillDir),
+      'use the path of a directory that survives restarts',
+    );
+  else if (overflow === 'spill')
+    check.issue(
+      'delivery.spillDir',
+      shapeOf(undefined),
+      "overflow: 'spill' needs a directory for its spill files, e.g. spillDir: '/var/lib/myapp/audit-spill'",
+    );
+  return Object.freeze({
+    maxQueue: int('maxQueue', 10_000, 1, 10_000_000),
+    maxBatch: int('maxBatch', 512, 1, 100_000),
+    maxWaitMs: int('maxWaitMs', 0, 0, 60_000),
+    maxBytes: int('maxBytes', 32 * 1024 * 1024, 1024, 2 ** 40),
+    overflow,
+    spillDir,
+    retries: int('retries', 5, 0, 1000),
+    minDelayMs: int('minRetryDelayMs', 100, 1, 600_000),
+    maxDelayMs: int('maxRetryDelayMs', 5000, 1, 3_600_000),
+    closeTimeoutMs: int('closeTimeoutMs', 5000, 0, 3_600_000),
+    handleSignals: check.bool('delivery.handleSignals', d.handleSignals, true),
   });
 }
 
-function isUrl(value: unknown): boolean {
-  if (typeof value !== 'string') return false;
-  try {
-    return /^https?:$/.test(new URL(value).protocol);
-  } catch {
-    return false;
-  }
+function resolveLimits(check: Check): ResolvedOptions['limits'] {
+  const l = check.object('limits', check.o.limits, 'use an object') ?? {};
+  return Object.freeze({
+    maxTokenLength: check.int('limits.maxTokenLength', l.maxTokenLength, 16_384, 64, 1_048_576),
+    maxStringLength: check.int('limits.maxStringLength', l.maxStringLength, 512, 16, 65_536),
+  });
 }
 
-function resolveVerify(
-  value: unknown,
-  bad: (path: string, value: unknown, fix: string) => void,
-): Readonly<VerifyOptions> | undefined {
-  if (value === undefined) return undefined;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    bad(
-      'verify',
-      value,
-      "use { issuer: 'https://login.example.com', audience: 'https://api.example.com' }",
-    );
-    return undefined;
-  }
-  const v = value as Record<string, unknown>;
-  for (const key of Object.keys(v)) {
-    if (!['issuer', 'audience', 'jwksUri', 'algorithms', 'clockTolerance'].includes(key)) {
-      bad(
-        `verify.${key}`,
-        v[key],
-        'unknown option; known options are issuer, audience, jwksUri, algorithms, clockTolerance',
-      );
-    }
-  }
-  if (!isUrl(v.issuer))
-    bad('verify.issuer', v.issuer, "use the issuer URL exactly as in the tokens' iss claim");
-  const audiences = Array.isArray(v.audience) ? v.audience : [v.audience];
-  if (audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a === '')) {
-    bad(
-      'verify.audience',
-      v.audience,
-      'use the API identifier the tokens carry in aud (a string or an array of strings)',
-    );
-  }
-  if (v.jwksUri !== undefined && !isUrl(v.jwksUri))
-    bad('verify.jwksUri', v.jwksUri, 'use an http(s) URL, or leave it out to use discovery');
-  if (v.algorithms !== undefined) {
-    const algs = v.algorithms;
-    if (
-      !Array.isArray(algs) ||
-      algs.length === 0 ||
-      algs.some((a) => typeof a !== 'string' || !DEFAULT_ALGORITHMS.includes(a))
-    ) {
-      bad(
-        'verify.algorithms',
-        algs,
-        `use a non-empty subset of ${DEFAULT_ALGORITHMS.join(', ')} (none and HMAC are never accepted)`,
-      );
-    }
-  }
-  if (
-    v.clockTolerance !== undefined &&
-    (typeof v.clockTolerance !== 'number' ||
-      !Number.isInteger(v.clockTolerance) ||
-      v.clockTolerance < 0 ||
-      v.clockTolerance > 300)
-  ) {
-    bad('verify.clockTolerance', v.clockTolerance, 'use a whole number of seconds from 0 to 300');
-  }
-  return Object.freeze({ ...(v as unknown as VerifyOptions) });
+/** `clock` and `ids`: for tests only. */
+function resolveTestHooks(check: Check) {
+  const fn = <F>(name: 'clock' | 'ids', example: string): F | undefined => {
+    const v = check.o[name];
+    if (v !== undefined && typeof v !== 'function')
+      check.issue(name, shapeOf(v), `use a function, e.g. ${example}`);
+    return typeof v === 'function' ? (v as F) : undefined;
+  };
+  return {
+    clock: fn<() => number>('clock', '() => Date.UTC(2025, 0, 1)'),
+    ids: fn<(timeMs: number) => string>('ids', '() => `event-${++n}`'),
+  };
 }

@@ -1,4 +1,5 @@
-import { shapeOf, type OptionIssue } from './errors.js';
+import { shapeOf } from './errors.js';
+import type { OptionCheck } from './internal/option-check.js';
 import type { Outcome } from './taxonomy.js';
 import type { AuditEvent } from './types.js';
 
@@ -54,48 +55,43 @@ function trimSlash(path: string): string {
 /**
  * Compiles the `policy` option into lookups, once, at startup: sets for exact values, short lists
  * for prefixes. Returns undefined when there is no policy (nothing to check per event). Problems
- * are added to `issues`, each naming the rule index and field.
+ * are reported on `check`, each naming the rule index and field (`policy[0].route`).
  */
-export function compilePolicy(value: unknown, issues: OptionIssue[]): PolicyCheck | undefined {
+export function compilePolicy(
+  value: unknown,
+  check: OptionCheck<unknown>,
+): PolicyCheck | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value)) {
-    issues.push({
-      path: 'policy',
-      received: shapeOf(value),
-      fix: "use an array of rules, e.g. [{ action: 'skip', route: ['/healthz'] }]",
-    });
+    check.issue(
+      'policy',
+      shapeOf(value),
+      "use an array of rules, e.g. [{ action: 'skip', route: ['/healthz'] }]",
+    );
     return undefined;
   }
-  const before = issues.length;
-  const matchers = value.map((rule: unknown, i) => compileRule(rule, `policy[${i}]`, issues));
-  if (issues.length > before || matchers.length === 0) return undefined;
-  return check(matchers as Matcher[]);
+  const before = check.issues.length;
+  const matchers = value.map((rule: unknown, i) => compileRule(rule, `policy[${i}]`, check));
+  if (check.issues.length > before || matchers.length === 0) return undefined;
+  return policyCheck(matchers as Matcher[]);
 }
 
-function compileRule(rule: unknown, at: string, issues: OptionIssue[]): Matcher | undefined {
+function compileRule(rule: unknown, at: string, check: OptionCheck<unknown>): Matcher | undefined {
   if (rule === null || typeof rule !== 'object' || Array.isArray(rule)) {
-    issues.push({
-      path: at,
-      received: shapeOf(rule),
-      fix: "use a rule such as { action: 'skip', route: '/healthz' }",
-    });
+    check.issue(at, shapeOf(rule), "use a rule such as { action: 'skip', route: '/healthz' }");
     return undefined;
   }
   const r = rule as Record<string, unknown>;
   for (const key of Object.keys(r)) {
     if (!RULE_KEYS.includes(key))
-      issues.push({
-        path: `${at}.${key}`,
-        received: shapeOf(r[key]),
-        fix: `unknown field; a rule has ${RULE_KEYS.join(', ')}`,
-      });
+      check.issue(
+        `${at}.${key}`,
+        shapeOf(r[key]),
+        `unknown field; a rule has ${RULE_KEYS.join(', ')}`,
+      );
   }
   if (r.action !== 'skip' && r.action !== 'record')
-    issues.push({
-      path: `${at}.action`,
-      received: shapeOf(r.action, ['skip', 'record']),
-      fix: "use 'skip' or 'record'",
-    });
+    check.issue(`${at}.action`, shapeOf(r.action, ['skip', 'record']), "use 'skip' or 'record'");
   // Each field: a string or a non-empty list of strings, each passing `valid`.
   const list = (field: string, valid: (s: string) => boolean, fix: string) => {
     const v = r[field];
@@ -104,11 +100,11 @@ function compileRule(rule: unknown, at: string, issues: OptionIssue[]): Matcher 
     const ok = items.length > 0 && items.every((s) => typeof s === 'string' && valid(s));
     if (!ok) {
       const shown = items.find((s) => typeof s !== 'string' || !valid(s));
-      issues.push({
-        path: `${at}.${field}`,
-        received: items.length === 0 ? shapeOf(v) : shapeOf(shown, OUTCOMES),
+      check.issue(
+        `${at}.${field}`,
+        items.length === 0 ? shapeOf(v) : shapeOf(shown, OUTCOMES),
         fix,
-      });
+      );
       return undefined;
     }
     return items as string[];
@@ -163,7 +159,7 @@ function matches(
   return set?.has(value) === true || anyPrefix(value, prefixes);
 }
 
-function check(rules: readonly Matcher[]): PolicyCheck {
+function policyCheck(rules: readonly Matcher[]): PolicyCheck {
   // The path is trimmed only when some rule looks at it.
   const byRoute = rules.some((m) => m.routes !== undefined || m.routePrefixes.length > 0);
   return (event) => {

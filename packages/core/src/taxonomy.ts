@@ -1,6 +1,8 @@
 /**
  * The event taxonomy: `type` is `<category>.<action>.<outcome>`. The failure detail lives in
- * `reason` (one of {@link Reasons}) and `error.code` (the OAuth error), never in the name.
+ * `reason` (one of {@link Reasons}) and `error.code` (the OAuth error), never in the name. Types
+ * marked reserved are named so that dashboards and the schema can know them, but nothing in
+ * authtrail records them yet (an app may, with `record()`).
  */
 export const EventTypes = {
   LOGIN_START_SUCCESS: 'authn.login_start.success',
@@ -15,7 +17,9 @@ export const EventTypes = {
   AUTHORIZE_FAILURE: 'oauth.authorize.failure',
   CONSENT_GRANT_SUCCESS: 'oauth.consent_grant.success',
   CONSENT_GRANT_FAILURE: 'oauth.consent_grant.failure',
+  /** Reserved: nothing records it yet (oidc-provider's grant revocation is not observed). */
   CONSENT_REVOKE_SUCCESS: 'oauth.consent_revoke.success',
+  /** Reserved: nothing records it yet. */
   CONSENT_REVOKE_FAILURE: 'oauth.consent_revoke.failure',
   TOKEN_ISSUE_SUCCESS: 'oauth.token_issue.success',
   TOKEN_ISSUE_FAILURE: 'oauth.token_issue.failure',
@@ -31,6 +35,7 @@ export const EventTypes = {
   API_ACCESS_SUCCESS: 'api.access.success',
   API_AUTHN_FAILURE: 'api.authn.failure',
   API_AUTHZ_FAILURE: 'api.authz.failure',
+  /** Reserved for the detectors (not built yet): nothing records it today. */
   BRUTEFORCE_DETECTED: 'authn.bruteforce.detected',
   DELIVERY_FAILURE: 'audit.delivery.failure',
   /** Closes a hash chain (`reason: 'close'`) or marks a file rotation (`reason: 'rotation'`). */

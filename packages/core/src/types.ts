@@ -169,10 +169,10 @@ export interface RequestFacts {
   /** The response body as the app set it (Koa's `ctx.body`), auditing an OP. Tokens in it are only fingerprinted. */
   responseBody?: unknown;
   /**
-   * Relying-party transaction: true when the callback found its login transaction (express-openid-
-   * connect sets `req.openidState`), false when it did not, undefined when unknown.
+   * On a relying-party callback: true when it found its login transaction (express-openid-connect
+   * sets `req.openidState`), false when it did not, undefined when unknown.
    */
-  transaction?: boolean;
+  transactionFound?: boolean;
   /**
    * What the callback's login transaction, as the app's session held it when loaded, names the flow
    * by: its nonce, else its PKCE challenge (the SHA-256 of the verifier). Core keeps its keyed hash.
@@ -186,6 +186,38 @@ export interface RequestFacts {
   session?: 'user' | 'store';
   /** The framework's own request (`req`, `ctx`, `request`): what the `user` option is given. */
   request?: unknown;
+}
+
+/**
+ * What route handlers get as `req.audit` / `ctx.audit` / `request.audit`: they record the events
+ * only the app knows, and can neither close the auditor nor read its keys.
+ */
+export interface AuditRecorder {
+  /** Records a manual event now. Throws `ERR_AUTHTRAIL_INVALID_EVENT` for a type of the wrong shape, or fields the auditor sets (see {@link ManualEvent}). */
+  record(event: ManualEvent): AuditEvent;
+}
+
+/**
+ * What a relying party's own refresh-token grant showed, as an integration saw it (internal: the
+ * refresh recorder's input, `auditRefresh`'s and the express-openid-connect hook's). The tokens are
+ * read once, to fingerprint them; nothing keeps them.
+ */
+export interface RefreshFacts {
+  /** `Date.now()` when the refresh began: the event's time. */
+  startTime: number;
+  /** The session's ID token claims before the refresh: who, which client, provider session and login flow. */
+  idTokenClaims?: Claims;
+  /** The refresh token presented. Only its fingerprint is kept. */
+  refreshToken?: unknown;
+  /** True when the refresh rejected (`error` then says why). */
+  failed: boolean;
+  /** The answer of a successful refresh: only the access token's fingerprint and lifetime are kept. */
+  response?: unknown;
+  /** What the refresh rejected with: an OAuth error (`error`, `status`) or anything else. */
+  error?: unknown;
+  /** The request the app refreshed in: the user agent and `traceparent` are read by name. */
+  headers?: HeaderBag;
+  ip?: string;
 }
 
 /** A batch handed to sinks: events plus their JSON-lines encoding, computed once per format. */
@@ -272,8 +304,17 @@ export interface SinkStats {
   quarantined: number;
 }
 
-/** A manual event: `type` is required; schema, id, time, outcome and observer are filled in. */
-export type ManualEvent = Partial<Omit<AuditEvent, 'schema' | 'id' | 'observer' | 'http'>> & {
+/** The fields of an event the auditor sets itself, never taken from a manual event. */
+export type ManualEventOwnFields =
+  'schema' | 'id' | 'time' | 'outcome' | 'seq' | 'chain' | 'delivery';
+
+/**
+ * A manual event: `type` is required. What the auditor sets itself is not part of it: `schema`,
+ * `id`, `time` (when it is recorded), `outcome` (the type's last word), `observer`, and the
+ * pipeline's `seq`, `chain` and `delivery`. `record()` refuses an event that carries any of them
+ * (`ERR_AUTHTRAIL_INVALID_EVENT`, naming the fields) rather than drop them quietly.
+ */
+export type ManualEvent = Partial<Omit<AuditEvent, ManualEventOwnFields | 'observer' | 'http'>> & {
   type: AuditEvent['type'];
   /** Recorded through `req.audit` / `ctx.audit` / `request.audit`, the request fills what is left out. */
   http?: Partial<NonNullable<AuditEvent['http']>>;

@@ -60,14 +60,14 @@ describe('option errors show the shape of a value, never the value', () => {
     ]) {
       expect(error.code).toBe('ERR_AUTHTRAIL_INVALID_OPTIONS');
       expect(error.message).toContain(
-        `clientSecret: received a string of ${CLIENT_SECRET.length} characters; unknown option`,
+        `clientSecret }): received a string of ${CLIENT_SECRET.length} characters; unknown option`,
       );
       expect(error.message).toContain(
-        `secret: received a string of ${COOKIE_SECRET.length} characters; unknown option`,
+        `secret }): received a string of ${COOKIE_SECRET.length} characters; unknown option`,
       );
       // URLs show scheme and host: enough to recognise them, never a path or query.
       expect(error.message).toContain(
-        'baseURL: received a URL to https://app.example.com (23 characters); unknown option',
+        'baseURL }): received a URL to https://app.example.com (23 characters); unknown option',
       );
       expectNothingOf(CLIENT_SECRET, everything(error));
       expectNothingOf(COOKIE_SECRET, everything(error));
@@ -85,11 +85,11 @@ describe('option errors show the shape of a value, never the value', () => {
     );
     expect(error.issues.map((i) => `${i.path}: ${i.received}`)).toEqual(
       expect.arrayContaining([
-        'delivery.overflow: "spil"',
-        'routes: "express-openid"',
-        'keys.fingerprint: a string of 12 characters',
-        'keys.pseudonym: a Uint8Array of 8 bytes',
-        'service: number 20',
+        'createAuditor({ delivery.overflow }): "spil"',
+        'createAuditor({ routes }): "express-openid"',
+        'createAuditor({ keys.fingerprint }): a string of 12 characters',
+        'createAuditor({ keys.pseudonym }): a Uint8Array of 8 bytes',
+        'createAuditor({ service }): number 20',
       ]),
     );
     expect(error.message).not.toContain('short-secret');
@@ -133,7 +133,7 @@ describe('option errors show the shape of a value, never the value', () => {
     );
     expect(errors.map((e) => e.code)).toEqual(Array(10).fill('ERR_AUTHTRAIL_INVALID_OPTIONS'));
     expect(errors[9]!.message).toContain(
-      'verify.issuer: received a URL to ftp://collector.example.com',
+      'createAuditor({ verify.issuer }): received a URL to ftp://collector.example.com',
     );
     for (const error of errors) {
       const text = everything(error);

@@ -211,6 +211,47 @@ describe('record(): manual events follow the rules of built events', () => {
     expect(long.message.length).toBeLessThan(300);
     await auditor.close();
   });
+
+  test('an event that sets schema, id, time, outcome, seq, chain or delivery is refused with ERR_AUTHTRAIL_INVALID_EVENT naming those fields, not their values, and nothing is recorded', async () => {
+    const sink = memorySink();
+    const auditor = createAuditor({
+      sinks: [sink],
+      keys: { fingerprint: FINGERPRINT },
+      delivery: { handleSignals: false },
+    });
+    const backdated = '2020-01-01T00:00:00.000Z';
+    const refused = (extra: Record<string, unknown>) => {
+      try {
+        auditor.record({ type: 'authn.mfa_enroll.success', ...extra } as ManualEvent);
+      } catch (error) {
+        return error as AuthtrailError;
+      }
+      throw new Error('expected a throw');
+    };
+    const one = refused({ time: backdated });
+    expect(one.code).toBe('ERR_AUTHTRAIL_INVALID_EVENT');
+    expect(one.message).toBe(
+      "authtrail: record() sets time itself; leave it out (time is when the event is recorded, outcome the last word of its type; schema, id, seq, chain and delivery are the pipeline's)",
+    );
+    const all = refused({
+      id: 'evt-1',
+      time: backdated,
+      outcome: 'failure',
+      seq: 7,
+      chain: { id: 'k', hash: 'h' },
+      delivery: { sink: 's', dropped: 1 },
+    });
+    expect(all.message).toContain(
+      'sets id, time, outcome, seq, chain, delivery itself; leave them out',
+    );
+    expect(all.message).not.toContain(backdated);
+    // What the auditor sets is still its own when the app leaves those fields out.
+    const kept = auditor.record({ type: 'authn.mfa_enroll.success' });
+    await auditor.flush();
+    expect(sink.events).toEqual([kept]);
+    expect(kept.outcome).toBe('success');
+    await auditor.close();
+  });
 });
 
 describe('record(): generated hostile manual data stays data', () => {

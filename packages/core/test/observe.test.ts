@@ -422,7 +422,7 @@ describe('relying-party routes', () => {
         status: 302,
         user: { sub: 'alice', roles: ['admin'] },
         idTokenClaims: claims,
-        transaction: true,
+        transactionFound: true,
       }),
     );
     expect(ok).toMatchObject({
@@ -434,7 +434,7 @@ describe('relying-party routes', () => {
     expect(ok!.session!.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(JSON.stringify(ok)).not.toContain('op-session-1');
     const [stale] = await observe(
-      facts({ url: '/callback?code=c&state=s', status: 302, transaction: false }),
+      facts({ url: '/callback?code=c&state=s', status: 302, transactionFound: false }),
     );
     expect(stale).toMatchObject({ type: 'authn.login.failure', reason: 'missing_transaction' });
   });

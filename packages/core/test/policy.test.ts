@@ -59,7 +59,7 @@ describe('policy option validation', () => {
     const err = invalid({ action: 'skip', route: '/healthz' });
     expect(err.code).toBe('ERR_AUTHTRAIL_INVALID_OPTIONS');
     expect(err.issues).toEqual([
-      expect.objectContaining({ path: 'policy', received: 'an object' }),
+      expect.objectContaining({ path: 'createAuditor({ policy })', received: 'an object' }),
     ]);
   });
 
@@ -75,28 +75,28 @@ describe('policy option validation', () => {
     ]);
     expect(err.code).toBe('ERR_AUTHTRAIL_INVALID_OPTIONS');
     expect(err.issues.map((i) => i.path)).toEqual([
-      'policy[1].action',
-      'policy[1].route',
-      'policy[2].type',
-      'policy[2].outcome',
-      'policy[3].verb',
-      'policy[3].client',
-      'policy[4]',
-      'policy[5].type',
-      'policy[6].route',
+      'createAuditor({ policy[1].action })',
+      'createAuditor({ policy[1].route })',
+      'createAuditor({ policy[2].type })',
+      'createAuditor({ policy[2].outcome })',
+      'createAuditor({ policy[3].verb })',
+      'createAuditor({ policy[3].client })',
+      'createAuditor({ policy[4] })',
+      'createAuditor({ policy[5].type })',
+      'createAuditor({ policy[6].route })',
     ]);
     // What was received is shown by its shape; a mistyped word of a fixed list is shown as is.
     expect(err.issues[0]).toMatchObject({ received: '"drop"', fix: "use 'skip' or 'record'" });
     expect(err.issues[3]).toMatchObject({ received: '"sucess"' });
     expect(err.issues[5]).toMatchObject({ received: 'an array of 0 items' });
     expect(err.issues[7]!.fix).toContain('audit.* events are always recorded');
-    expect(err.message).toContain('policy[2].outcome');
+    expect(err.message).toContain('createAuditor({ policy[2].outcome }): received "sucess"');
   });
 
   test('no value of a rule is echoed when it is not a word: a client id stays out of the message', () => {
     const secretish = 'Pq7dK2xW9mZr4TbN8vLc3HyJ6sGf1AeQ';
     const err = invalid([{ action: 'skip', client: secretish, route: `/x?key=${secretish}` }]);
-    expect(err.issues.map((i) => i.path)).toEqual(['policy[0].route']);
+    expect(err.issues.map((i) => i.path)).toEqual(['createAuditor({ policy[0].route })']);
     expect(err.message).not.toContain(secretish);
   });
 });

@@ -135,7 +135,11 @@ describe("Passport's req.user", () => {
 describe('the order a callback is judged in', () => {
   test("names the provider's error first, even when the library found no transaction", async () => {
     const { events } = await observe([
-      facts({ url: '/callback?error=access_denied&state=s', transaction: false, session: 'user' }),
+      facts({
+        url: '/callback?error=access_denied&state=s',
+        transactionFound: false,
+        session: 'user',
+      }),
     ]);
     expect(events[0]).toMatchObject({
       type: 'authn.login.failure',
@@ -146,7 +150,7 @@ describe('the order a callback is judged in', () => {
 
   test('counts a redirect that signed nobody in as a failure only where a layer tells who signed in', async () => {
     const { events } = await observe([
-      facts({ session: 'user', transaction: true }),
+      facts({ session: 'user', transactionFound: true }),
       facts({ session: 'store' }),
       facts(),
     ]);
@@ -213,10 +217,18 @@ describe('the flow id of a login sent with PKCE alone', () => {
     const kept = req[TRANSACTION_KEY] as KeptTransaction;
     expect(kept).toEqual({ found: true, flow: challenge });
     const session = sessionFacts(req, 'callback', 302, { sub: 'alice' })!;
-    expect(session).toMatchObject({ transaction: true, session: 'store', user: { sub: 'alice' } });
+    expect(session).toMatchObject({
+      transactionFound: true,
+      session: 'store',
+      user: { sub: 'alice' },
+    });
     const { events } = await observe([
       start('S256'),
-      facts({ transaction: session.transaction, flowKey: session.flowKey, user: session.user }),
+      facts({
+        transactionFound: session.transactionFound,
+        flowKey: session.flowKey,
+        user: session.user,
+      }),
       start('plain'),
     ]);
     expect(events[0]!.flow?.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
@@ -230,8 +242,8 @@ describe('the flow id of a login sent with PKCE alone', () => {
     keepTransactionOnAssign(req);
     req.session = { cookie: {}, passport: { user: 'x' } };
     const session = sessionFacts(req, 'callback', 302, undefined)!;
-    expect(session.transaction).toBe(false);
-    const { events } = await observe([facts({ transaction: session.transaction })]);
+    expect(session.transactionFound).toBe(false);
+    const { events } = await observe([facts({ transactionFound: session.transactionFound })]);
     expect(events[0]).toMatchObject({ type: 'authn.login.failure', reason: 'missing_transaction' });
   });
 });

@@ -32,22 +32,22 @@ describe('the signIn option', () => {
     );
     expect(err.code).toBe('ERR_AUTHTRAIL_INVALID_OPTIONS');
     expect(err.issues.map((i) => i.path)).toEqual([
-      'signIn.password',
-      'signIn.routes[1]',
-      'signIn.routes[2]',
-      'signIn.routes[3]',
-      'signIn.accountField',
+      'createAuditor({ signIn.password })',
+      'createAuditor({ signIn.routes[1] })',
+      'createAuditor({ signIn.routes[2] })',
+      'createAuditor({ signIn.routes[3] })',
+      'createAuditor({ signIn.accountField })',
     ]);
     expect(err.message).toContain("'POST /interaction/:uid/login'");
   });
 
   test('must be an object with at least one route', () => {
     expect(issuesOf(() => resolveOptions({ signIn: '/login' })).issues[0]).toMatchObject({
-      path: 'signIn',
+      path: 'createAuditor({ signIn })',
       received: 'a string of 6 characters',
     });
     expect(issuesOf(() => resolveOptions({ signIn: { routes: [] } })).issues[0]).toMatchObject({
-      path: 'signIn.routes',
+      path: 'createAuditor({ signIn.routes })',
     });
   });
 

@@ -1,5 +1,5 @@
 // Token inspection is internal (in neither entry of the package): tested from source.
-import { bearerToken, inspectToken } from '../src/token.js';
+import { bearerToken, inspectToken } from '../src/token/inspect.js';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 const jwt = (header: unknown, claims: unknown) => `${b64(header)}.${b64(claims)}.c2ln`;

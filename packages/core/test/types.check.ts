@@ -19,6 +19,10 @@ authtrail.errors();
 
 // @ts-expect-error a manual event needs a type
 auditor.record({ reason: 'x' });
+// @ts-expect-error the auditor sets time (and outcome, seq, chain, delivery) itself
+auditor.record({ type: 'authn.mfa_verify.success', time: '2020-01-01T00:00:00.000Z' });
+// @ts-expect-error outcome is the last word of the type
+auditor.record({ type: 'authn.mfa_verify.success', outcome: 'failure' });
 // @ts-expect-error sinks are Sink objects
 createAuditor({ sinks: ['stdout'] });
 // @ts-expect-error routes are a preset name or an object

@@ -287,11 +287,11 @@ describe('verify: authtrail checks tokens itself with jose', () => {
     ).toThrow(
       expect.objectContaining({
         issues: [
-          expect.objectContaining({ path: 'verify.extra' }),
-          expect.objectContaining({ path: 'verify.issuer' }),
-          expect.objectContaining({ path: 'verify.audience' }),
-          expect.objectContaining({ path: 'verify.algorithms' }),
-          expect.objectContaining({ path: 'verify.clockTolerance' }),
+          expect.objectContaining({ path: 'createAuditor({ verify.extra })' }),
+          expect.objectContaining({ path: 'createAuditor({ verify.issuer })' }),
+          expect.objectContaining({ path: 'createAuditor({ verify.audience })' }),
+          expect.objectContaining({ path: 'createAuditor({ verify.algorithms })' }),
+          expect.objectContaining({ path: 'createAuditor({ verify.clockTolerance })' }),
         ],
       }),
     );

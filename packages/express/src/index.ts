@@ -24,7 +24,7 @@ declare module 'express-serve-static-core' {
 }
 
 /** What authtrail reads from the request as other middleware left it. */
-interface Seen {
+interface DecoratedRequest {
   [ERROR_KEY]?: unknown;
   auth?: { payload?: Claims; header?: Claims };
   user?: unknown; // Passport's
@@ -51,9 +51,9 @@ function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
     watchRpRoute(req, kind);
     req.audit = new Recorder(req); // one small object: context is read only when the app records
     res.on('close', () => {
-      const seen = req as unknown as Seen;
-      const auth = seen.auth;
-      const session = sessionFacts(req, kind, res.statusCode, seen.user);
+      const decorated = req as unknown as DecoratedRequest;
+      const auth = decorated.auth;
+      const session = sessionFacts(req, kind, res.statusCode, decorated.user);
       handle.observe({
         startTime,
         durationMs: since(t0),
@@ -66,12 +66,12 @@ function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
         response: res,
         ip: clientIp(req.app?.get('trust proxy'), req),
         body: kind === undefined ? undefined : req.body,
-        error: seen[ERROR_KEY],
+        error: decorated[ERROR_KEY],
         user: session?.user,
         idTokenClaims: session?.idTokenClaims,
         tokenClaims: auth?.payload,
         tokenHeader: auth?.header,
-        transaction: session?.transaction,
+        transactionFound: session?.transactionFound,
         flowKey: session?.flowKey,
         session: session?.session,
         request: req,
@@ -87,7 +87,7 @@ function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
  */
 function errors(): ErrorRequestHandler {
   return function authtrailErrors(err, req, _res, next) {
-    (req as unknown as Seen)[ERROR_KEY] = err;
+    (req as unknown as DecoratedRequest)[ERROR_KEY] = err;
     next(err);
   };
 }

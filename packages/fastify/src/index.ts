@@ -22,8 +22,8 @@ declare module 'fastify' {
 
 // authtrail's state, in one object under one request decorator (Fastify copies each non-function
 // decorator onto every new request, even of routes authtrail never sees); `user`: @fastify/jwt's.
-type Marks = { [STATE_KEY]: RequestState<FastifyReply> | null; user?: unknown };
-const marks = (request: FastifyRequest) => request as unknown as Marks;
+type DecoratedRequest = { [STATE_KEY]: RequestState<FastifyReply> | null; user?: unknown };
+const decorated = (request: FastifyRequest) => request as unknown as DecoratedRequest;
 
 const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options) => {
   const { handle: auditor, release } = attachAdapter('fastify', options);
@@ -36,7 +36,7 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
   app.addHook('onRoute', (route) => {
     const url = route.url;
     const mark = (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
-      const state = marks(request)[STATE_KEY];
+      const state = decorated(request)[STATE_KEY];
       if (state !== null) state.route = url;
       done();
     };
@@ -44,7 +44,7 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
   });
 
   function observe(request: FastifyRequest, reply: FastifyReply | undefined, aborted: boolean) {
-    const r = marks(request);
+    const r = decorated(request);
     const state = (r[STATE_KEY] ??= arrival(reply)); // none: an onRequest hook before ours answered
     if (state.observed) return; // an aborted request whose response finished later
     state.observed = true;
@@ -69,11 +69,11 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
   }
 
   app.addHook('onRequest', (request, reply, done) => {
-    marks(request)[STATE_KEY] = arrival(reply);
+    decorated(request)[STATE_KEY] = arrival(reply);
     whenAdmitted(auditor, done);
   });
   app.addHook('onError', (request, _reply, error, done) => {
-    const state = marks(request)[STATE_KEY];
+    const state = decorated(request)[STATE_KEY];
     if (state !== null) state.error = error;
     done();
   });
@@ -82,7 +82,7 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
     done();
   });
   app.addHook('onRequestAbort', (request, done) => {
-    observe(request, marks(request)[STATE_KEY]?.reply, true);
+    observe(request, decorated(request)[STATE_KEY]?.reply, true);
     done();
   });
   app.addHook('onClose', release);

@@ -23,7 +23,7 @@ declare module 'koa' {
 }
 
 /** What authtrail reads from the context as other middleware left it. */
-interface Seen {
+interface DecoratedContext {
   [ERROR_KEY]?: unknown;
   oidc?: { provider?: ErrorEmitter };
   state: { user?: unknown };
@@ -45,12 +45,12 @@ export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
   return async function authtrailKoa(ctx: Context, next) {
     const startTime = Date.now();
     const t0 = performance.now();
-    const seen = ctx as unknown as Seen;
+    const decorated = ctx as unknown as DecoratedContext;
     ctx.audit = new Recorder(ctx); // one small object: context is read only when the app records
     // Registered before next(): Koa writes the response after the middleware chain unwinds.
     ctx.res.on('close', () => {
       const kind = auditor.routeKind(ctx.originalUrl); // a provider's sign-in form too
-      const user = seen.state.user;
+      const user = decorated.state.user;
       // ctx.state.user: koa-passport's session user on the RP's routes, koa-jwt's claims elsewhere.
       const session = provider ? undefined : sessionFacts(ctx, kind, ctx.res.statusCode, user);
       auditor.observe({
@@ -59,21 +59,21 @@ export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
         method: ctx.method,
         url: ctx.originalUrl,
         route:
-          typeof seen._matchedRoute === 'string'
-            ? seen._matchedRoute
-            : (seen.routePath as string | undefined),
+          typeof decorated._matchedRoute === 'string'
+            ? decorated._matchedRoute
+            : (decorated.routePath as string | undefined),
         status: ctx.res.statusCode,
         aborted: !ctx.res.writableFinished,
         headers: ctx.req.headers,
         response: ctx.res,
         ip: clientIp(ctx.app.proxy, ctx),
-        body: kind === undefined ? undefined : seen.request.body,
-        error: seen[ERROR_KEY],
+        body: kind === undefined ? undefined : decorated.request.body,
+        error: decorated[ERROR_KEY],
         tokenClaims: user !== null && typeof user === 'object' ? (user as Claims) : undefined,
         user: session?.user,
         session: session?.session,
         request: ctx,
-        oidc: provider ? seen.oidc : undefined,
+        oidc: provider ? decorated.oidc : undefined,
         responseBody: provider ? ctx.body : undefined,
       });
     });
@@ -83,11 +83,11 @@ export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
     try {
       await next();
     } catch (err) {
-      seen[ERROR_KEY] = err;
+      decorated[ERROR_KEY] = err;
       throw err;
     } finally {
       // oidc-provider renders some errors itself; its events carry the error the HTTP view lacks.
-      if (provider) noteProviderErrors(seen.oidc?.provider);
+      if (provider) noteProviderErrors(decorated.oidc?.provider);
     }
   };
 }

@@ -43,11 +43,10 @@ export function winstonSink(logger: Logger, options: WinstonSinkOptions = {}): S
     logger.levels !== null &&
     typeof logger.levels === 'object';
   if (!isLogger) {
-    check.issues.push({
-      path: 'winstonSink(logger)',
-      received: logger === null ? 'null' : typeof logger,
-      fix: 'pass a logger made by winston.createLogger(), e.g. winstonSink(logger)',
-    });
+    check.argument(
+      shapeOf(logger),
+      'pass a logger made by winston.createLogger(), e.g. winstonSink(logger)',
+    );
   }
   const level = check.o.level ?? 'info';
   if (isLogger && !Object.hasOwn(logger.levels, level)) {

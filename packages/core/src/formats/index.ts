@@ -54,27 +54,6 @@ export function formatEvent(event: AuditEvent, format: EventFormat): FormattedEv
   }
 }
 
-/**
- * The format a sink was given, checked where the sink is created: one not in `accepted` (the JSON
- * formats, or {@link LINE_FORMATS} for a sink that takes `pretty`) throws
- * `ERR_AUTHTRAIL_INVALID_OPTIONS` naming the value received and the valid ones.
- */
-export function resolveFormat(value: unknown, where: string): EventFormat;
-export function resolveFormat(
-  value: unknown,
-  where: string,
-  accepted: readonly LineFormat[],
-): LineFormat;
-export function resolveFormat(
-  value: unknown,
-  where: string,
-  accepted: readonly LineFormat[] = EVENT_FORMATS,
-): LineFormat {
-  if (value === undefined) return 'native';
-  if ((accepted as readonly unknown[]).includes(value)) return value as LineFormat;
-  throw formatError(where, value, accepted);
-}
-
 function formatError(
   where: string,
   value: unknown,

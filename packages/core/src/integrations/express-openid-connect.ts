@@ -1,11 +1,63 @@
 import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
-import type { AuditRecorder } from '../auditor.js';
-import { clientIp, type HasClientIp } from '../node/adapter.js';
+import { clientIp, type HasClientIp } from '../node/client-ip.js';
 import { auditRefresh, refreshRecorder, type RefreshStart } from '../node/refresh.js';
-import type { Claims, HeaderBag } from '../types.js';
+import { SESSION_KEY } from '../node/symbols.js';
+import type { AuditRecorder, Claims, HeaderBag } from '../types.js';
 
-/** Marks a `RequestContext` prototype already hooked (by this copy of authtrail or another). */
+/**
+ * Everything authtrail knows of express-openid-connect, in one place: its request context
+ * (`req.oidc`, kept on logout), whether a callback found its login transaction (`req.openidState`,
+ * the `auth_verification` cookie), and its `accessToken.refresh()`, recorded through a hook. The
+ * library is never imported: it is read as it leaves requests, and hooked where it is loaded.
+ */
+
+/** Who a request's session named, as {@link keepSessionOnAssign} kept it. */
+export interface KeptSession {
+  user?: Claims;
+  idTokenClaims?: Claims;
+}
+
+/**
+ * Keeps who the session named each time an RP library assigns `holder.oidc` (express-openid-connect
+ * sets `req.oidc` per request): its logout clears the session before the redirect, so by the time
+ * the response is finished `req.oidc.user` is gone. Read it back from `holder[SESSION_KEY]`.
+ */
+export function keepSessionOnAssign(holder: object): void {
+  let context: KeptSession | undefined;
+  Object.defineProperty(holder, 'oidc', {
+    configurable: true,
+    enumerable: true,
+    get: () => context,
+    set(value: KeptSession | undefined) {
+      context = value;
+      (holder as { [SESSION_KEY]?: KeptSession })[SESSION_KEY] = {
+        user: value?.user,
+        idTokenClaims: value?.idTokenClaims,
+      };
+    },
+  });
+}
+
+/** What express-openid-connect leaves on the request. */
+interface OidcRequest {
+  /** Its request context: who is signed in (`user`, `idTokenClaims`). */
+  oidc?: KeptSession;
+  /** Set by its callback once it found the login transaction the browser brought back. */
+  openidState?: unknown;
+}
+
+/** express-openid-connect's request context, when the library runs on this request. */
+export function oidcContext(holder: object): KeptSession | undefined {
+  return (holder as OidcRequest).oidc;
+}
+
+/** On a callback that express-openid-connect handled: whether it found its login transaction. */
+export function oidcTransactionFound(holder: object): boolean {
+  return (holder as OidcRequest).openidState !== undefined;
+}
+
+/** Flags a `RequestContext` prototype already hooked (by this copy of authtrail or another). */
 const HOOKED = Symbol.for('authtrail.oidcRefreshHook');
 const CONTEXT_FILE = `${sep}express-openid-connect${sep}lib${sep}context.js`;
 
@@ -114,4 +166,39 @@ function audited(context: RequestContext, req: HookedRequest, refresh: Refresh):
     const pending = refresh.apply(this, args);
     return start === undefined ? pending : auditRefresh(req.audit, pending, start);
   };
+}
+
+const TRANSACTION_COOKIE = /(?:^|;\s*)_?auth_verification=([^;]*)/;
+
+/**
+ * The `state` and `nonce` of the login transaction the browser brought back, read from
+ * express-openid-connect's transaction cookie (`auth_verification`, signed JSON in clear).
+ * express-openid-connect drops the reason of a callback failure (a state mismatch reaches Express
+ * as a bare `OAUTH_INVALID_RESPONSE`), so comparing the expected state with the one received is
+ * the only way to name it. Only these two fields are read; the cookie also holds the PKCE
+ * verifier, which is never touched, and nothing from it is logged but a keyed hash of the nonce.
+ * `undefined` when the browser brought no transaction.
+ */
+export function readTransaction(
+  cookieHeader: string | undefined,
+): { state?: string; nonce?: string } | undefined {
+  if (cookieHeader === undefined) return undefined;
+  const m = TRANSACTION_COOKIE.exec(
+    cookieHeader.length > 16_384 ? cookieHeader.slice(0, 16_384) : cookieHeader,
+  );
+  if (!m) return undefined;
+  try {
+    const raw = decodeURIComponent(m[1]!);
+    const value: unknown = JSON.parse(
+      raw.slice(0, raw.indexOf('.') === -1 ? raw.length : raw.indexOf('.')),
+    );
+    if (value === null || typeof value !== 'object') return {};
+    const { state, nonce } = value as { state?: unknown; nonce?: unknown };
+    return {
+      state: typeof state === 'string' ? state : undefined,
+      nonce: typeof nonce === 'string' ? nonce : undefined,
+    };
+  } catch {
+    return {};
+  }
 }

@@ -82,15 +82,11 @@ export function resolveHttp(
   spec: HttpSpec,
 ): HttpTarget {
   const { fn, o, issues, issue } = check;
-  const known = [...COMMON_KEYS, ...spec.known];
-  for (const key of Object.keys(o))
-    if (!known.includes(key))
-      issue(key, 'an unknown option', `known options are ${known.join(', ')}`);
+  check.known('', o, [...COMMON_KEYS, ...spec.known]);
 
   const endpoint = parseUrl(check, url, spec.credentials);
   const format = check.format(spec.format);
-  if (o.gzip !== undefined && typeof o.gzip !== 'boolean')
-    issue('gzip', shapeOf(o.gzip), 'use true or false');
+  const gzip = check.bool('gzip', o.gzip, false);
   const timeoutMs = o.timeoutMs ?? 10_000;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 3_600_000)
     issue(
@@ -107,33 +103,28 @@ export function resolveHttp(
   )
     issue('headers', shapeOf(o.headers), 'use an object of header names to string values');
   else {
-    const at = `${fn}(url, { headers })`;
     for (const [name, value] of Object.entries(o.headers ?? {})) {
       const lower = name.toLowerCase();
       // Values may be secrets: problems name the header and describe the value, never show it.
       if (!HEADER_NAME.test(name))
-        issues.push({
-          path: `${at}[${JSON.stringify(name)}]`,
-          received: 'an invalid header name',
-          fix: 'use letters, digits and - only',
-        });
+        issue(
+          `headers[${JSON.stringify(name)}]`,
+          'an invalid header name',
+          'use letters, digits and - only',
+        );
       else if (reserved.includes(lower))
-        issues.push({
-          path: `${at}.${name}`,
-          received: 'a value',
-          fix: `leave it out: ${fn} sets ${lower} itself`,
-        });
+        issue(`headers.${name}`, 'a value', `leave it out: ${fn} sets ${lower} itself`);
       else if (typeof value !== 'string' || /[\r\n\0]/.test(value))
-        issues.push({
-          path: `${at}.${name}`,
-          received: typeof value === 'string' ? 'a value with a line break or NUL' : shapeOf(value),
-          fix: 'use a single-line string',
-        });
+        issue(
+          `headers.${name}`,
+          typeof value === 'string' ? 'a value with a line break or NUL' : shapeOf(value),
+          'use a single-line string',
+        );
       else headers[lower] = value;
     }
   }
   if (spec.auth !== undefined) headers.authorization = spec.auth;
-  if (o.gzip === true) headers['content-encoding'] = 'gzip';
+  if (gzip) headers['content-encoding'] = 'gzip';
 
   if (issues.length > 0 || !endpoint) throw invalidOptions(issues);
   spec.route?.(endpoint, endpoint.pathname.replace(/\/+$/, ''));
@@ -142,7 +133,7 @@ export function resolveHttp(
     endpoint,
     shown: endpoint.origin,
     format,
-    gzip: o.gzip === true,
+    gzip,
     timeoutMs,
     headers: Object.freeze(headers),
   };
@@ -153,27 +144,25 @@ function parseUrl(
   value: unknown,
   credentials: string,
 ): URL | undefined {
-  const path = `${check.fn}(url)`;
   const fix = 'use an absolute http(s) URL, e.g. "https://collector.example.com:8443/audit"';
   let url: URL;
   try {
     if (typeof value !== 'string' && !(value instanceof URL)) throw new TypeError();
     url = new URL(value);
   } catch {
-    check.issues.push({ path, received: shapeOf(value), fix });
+    check.argument(shapeOf(value), fix);
     return undefined;
   }
   let ok = true;
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    check.issues.push({ path, received: `a URL with scheme ${url.protocol}`, fix });
+    check.argument(`a URL with scheme ${url.protocol}`, fix);
     ok = false;
   }
   if (url.username !== '' || url.password !== '') {
-    check.issues.push({
-      path,
-      received: 'a URL with credentials (user:password@)',
-      fix: `remove them from the URL and ${credentials}`,
-    });
+    check.argument(
+      'a URL with credentials (user:password@)',
+      `remove them from the URL and ${credentials}`,
+    );
     ok = false;
   }
   return ok ? url : undefined;

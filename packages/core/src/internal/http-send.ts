@@ -20,8 +20,8 @@ export interface Signing {
 class SinkWriteError extends AuthtrailError {
   constructor(
     message: string,
-    readonly url: string,
-    readonly status: number | undefined,
+    override readonly url: string,
+    override readonly status: number | undefined,
   ) {
     super('ERR_AUTHTRAIL_SINK_WRITE', message);
   }

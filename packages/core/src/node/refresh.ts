@@ -1,6 +1,4 @@
-import type { AuditRecorder } from '../auditor.js';
-import type { RefreshFacts } from '../rp-refresh.js';
-import type { Claims, HeaderBag } from '../types.js';
+import type { AuditRecorder, Claims, HeaderBag, RefreshFacts } from '../types.js';
 import { REFRESH_KEY } from './symbols.js';
 
 /** What {@link auditRefresh} needs to know before the refresh: read once, never kept. */

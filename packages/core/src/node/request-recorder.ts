@@ -1,6 +1,5 @@
-import type { AuditRecorder } from '../auditor.js';
-import type { RequestView } from '../request-context.js';
-import type { AuditEvent, HeaderBag, ManualEvent } from '../types.js';
+import type { RequestView } from '../observe/common.js';
+import type { AuditEvent, AuditRecorder, HeaderBag, ManualEvent } from '../types.js';
 import { mountedRoute } from './route.js';
 import { REFRESH_KEY, STATE_KEY } from './symbols.js';
 

@@ -1,33 +1,12 @@
 import { createHash } from 'node:crypto';
+import {
+  keepSessionOnAssign,
+  oidcContext,
+  oidcTransactionFound,
+  type KeptSession,
+} from '../integrations/express-openid-connect.js';
 import type { Claims } from '../types.js';
 import { SESSION_KEY, TRANSACTION_KEY } from './symbols.js';
-
-/** Who a request's session named, as {@link keepSessionOnAssign} kept it. */
-export interface KeptSession {
-  user?: Claims;
-  idTokenClaims?: Claims;
-}
-
-/**
- * Keeps who the session named each time an RP library assigns `holder.oidc` (express-openid-connect
- * sets `req.oidc` per request): its logout clears the session before the redirect, so by the time
- * the response is finished `req.oidc.user` is gone. Read it back from `holder[SESSION_KEY]`.
- */
-export function keepSessionOnAssign(holder: object): void {
-  let context: KeptSession | undefined;
-  Object.defineProperty(holder, 'oidc', {
-    configurable: true,
-    enumerable: true,
-    get: () => context,
-    set(value: KeptSession | undefined) {
-      context = value;
-      (holder as { [SESSION_KEY]?: KeptSession })[SESSION_KEY] = {
-        user: value?.user,
-        idTokenClaims: value?.idTokenClaims,
-      };
-    },
-  });
-}
 
 /**
  * Keeps who a session-based auth layer signed in each time it assigns `holder.user` with someone
@@ -118,16 +97,13 @@ export interface SessionFacts {
   user: Claims | undefined;
   idTokenClaims: Claims | undefined;
   session: 'user' | 'store' | undefined;
-  transaction: boolean | undefined;
+  transactionFound: boolean | undefined;
   flowKey: string | undefined;
 }
 
 interface Watched {
   [SESSION_KEY]?: KeptSession;
   [TRANSACTION_KEY]?: KeptTransaction;
-  /** express-openid-connect's request context. */
-  oidc?: KeptSession;
-  openidState?: unknown;
   /** express-session's or koa-session's session. */
   session?: unknown;
   /** Passport's (koa-passport's) request method. */
@@ -138,9 +114,9 @@ interface Watched {
  * What the app's session layer shows once the response is finished, read only where it matters:
  * on a relying-party route and on a refusal (401, 403). `user` is the session's user as the
  * framework keeps it (Passport's `req.user`, `ctx.state.user`); express-openid-connect's context
- * (or what a logout kept of it) comes first. Its `transaction` is judged by express-openid-connect
- * (`req.openidState`) when that library runs, else by what the session held (see
- * {@link keepTransactionOnAssign}).
+ * (or what a logout kept of it) comes first. Whether the callback found its transaction
+ * (`transactionFound`) is judged by express-openid-connect (`req.openidState`) when that library
+ * runs, else by what the session held (see {@link keepTransactionOnAssign}).
  */
 export function sessionFacts(
   holder: object,
@@ -150,7 +126,8 @@ export function sessionFacts(
 ): SessionFacts | undefined {
   if (kind === undefined && status !== 401 && status !== 403) return undefined;
   const h = holder as Watched;
-  const library = h[SESSION_KEY] ?? h.oidc;
+  const oidc = oidcContext(holder);
+  const library = h[SESSION_KEY] ?? oidc;
   const kept = h[TRANSACTION_KEY];
   return {
     user:
@@ -158,16 +135,16 @@ export function sessionFacts(
     idTokenClaims: library?.idTokenClaims,
     // A layer that tells who signed in, or only a session store (which does not).
     session:
-      h.oidc !== undefined || typeof h.isAuthenticated === 'function'
+      oidc !== undefined || typeof h.isAuthenticated === 'function'
         ? 'user'
         : hasSession(h)
           ? 'store'
           : undefined,
-    transaction:
+    transactionFound:
       kind !== 'callback'
         ? undefined
-        : h.oidc !== undefined
-          ? h.openidState !== undefined
+        : oidc !== undefined
+          ? oidcTransactionFound(holder)
           : kept?.found,
     flowKey: kept?.flow,
   };

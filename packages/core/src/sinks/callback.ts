@@ -1,9 +1,5 @@
-import {
-  formatEvent,
-  resolveFormat,
-  type EventFormat,
-  type FormattedEvent,
-} from '../formats/index.js';
+import { formatEvent, type EventFormat, type FormattedEvent } from '../formats/index.js';
+import { checkOptions } from '../internal/option-check.js';
 import type { Sink } from '../types.js';
 
 /** Options of {@link callbackSink}. */
@@ -24,7 +20,9 @@ export function callbackSink<F extends EventFormat = 'native'>(
   fn: (event: FormattedEvent<F>) => void | Promise<void>,
   options: CallbackSinkOptions<F> = {},
 ): Sink {
-  const format = resolveFormat(options.format, 'callbackSink(fn, { format })');
+  const check = checkOptions('callbackSink', options, 'fn');
+  const format = check.format();
+  check.done();
   return {
     name: 'callback',
     async write(batch) {

@@ -1,8 +1,9 @@
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createBatch } from '../delivery/batch.js';
-import { invalidOptions, shapeOf, type OptionIssue } from '../errors.js';
-import { resolveFormat, type EventFormat } from '../formats/index.js';
+import { shapeOf } from '../errors.js';
+import type { EventFormat } from '../formats/index.js';
+import { checkOptions } from '../internal/option-check.js';
 import { EventTypes } from '../taxonomy.js';
 import type { AuditEvent, Batch, Sink, SinkHost } from '../types.js';
 
@@ -42,28 +43,14 @@ export function fileSink(
   path: string,
   options: FileSinkOptions = {},
 ): Sink & { readonly path: string } {
-  const format = resolveFormat(options.format, 'fileSink(path, { format })');
-  const { fsync = 'none', maxBytes, maxFiles = 5 } = options;
-  const issues: OptionIssue[] = [];
-  if (!FSYNC.includes(fsync))
-    issues.push({
-      path: 'fileSink fsync',
-      received: shapeOf(fsync, FSYNC),
-      fix: "use 'none', 'batch' or 'every'",
-    });
+  const check = checkOptions('fileSink', options, 'path');
+  const format = check.format();
+  const fsync = check.oneOf('fsync', check.o.fsync, FSYNC, 'none');
+  const { maxBytes } = check.o;
   if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes >= 1024))
-    issues.push({
-      path: 'fileSink maxBytes',
-      received: shapeOf(maxBytes),
-      fix: 'use a whole number of bytes, at least 1024',
-    });
-  if (!(Number.isInteger(maxFiles) && maxFiles >= 1 && maxFiles <= 1000))
-    issues.push({
-      path: 'fileSink maxFiles',
-      received: shapeOf(maxFiles),
-      fix: 'use a whole number from 1 to 1000',
-    });
-  if (issues.length > 0) throw invalidOptions(issues);
+    check.issue('maxBytes', shapeOf(maxBytes), 'use a whole number of bytes, at least 1024');
+  const maxFiles = check.int('maxFiles', check.o.maxFiles, 5, 1, 1000);
+  check.done();
 
   let handle: Promise<FileHandle> | undefined;
   let size = 0;

@@ -78,14 +78,14 @@ function signing(check: OptionCheck<HttpSinkOptions>): Signing | undefined {
   const keyOk = bytes !== undefined && bytes.length >= 32;
   if (!keyOk)
     check.issue(
-      'sign: { key }',
+      'sign.key',
       bytes ? `a key of ${bytes.length} bytes` : shapeOf(key),
       'use at least 32 bytes of secret, e.g. `openssl rand -base64 32`',
     );
   const headerOk = typeof header === 'string' && HEADER_NAME.test(header);
   if (!headerOk)
     check.issue(
-      'sign: { header }',
+      'sign.header',
       shapeOf(header),
       'use a header name such as "x-authtrail-signature"',
     );

@@ -1,4 +1,5 @@
-import { LINE_FORMATS, resolveFormat, type LineFormat } from '../formats/index.js';
+import { LINE_FORMATS, type LineFormat } from '../formats/index.js';
+import { checkOptions } from '../internal/option-check.js';
 import type { AuditEvent, Sink } from '../types.js';
 
 /** A sink that keeps events in memory: for tests and for tools that inspect events in process. */
@@ -23,7 +24,9 @@ export interface MemorySinkOptions {
  * // ... sink.events (native objects), sink.text() (OCSF lines)
  */
 export function memorySink(options: MemorySinkOptions = {}): MemorySink {
-  const format = resolveFormat(options.format, 'memorySink({ format })', LINE_FORMATS);
+  const check = checkOptions('memorySink', options, '');
+  const format = check.oneOf('format', check.o.format, LINE_FORMATS, 'native');
+  check.done();
   const events: AuditEvent[] = [];
   let text = '';
   return {

@@ -1,4 +1,5 @@
-import { LINE_FORMATS, resolveFormat, type LineFormat } from '../formats/index.js';
+import { LINE_FORMATS, type LineFormat } from '../formats/index.js';
+import { checkOptions } from '../internal/option-check.js';
 import { prettyLine, wantsColor } from '../formats/pretty.js';
 import type { Batch, Sink } from '../types.js';
 
@@ -29,8 +30,10 @@ export interface StreamSinkOptions {
  * createAuditor({ sinks: [stdoutSink({ format: 'pretty' })] }); // on a developer's terminal
  */
 export function stdoutSink(options: StreamSinkOptions = {}): Sink {
-  const stream = options.stream ?? process.stdout;
-  const format = resolveFormat(options.format, 'stdoutSink({ format })', LINE_FORMATS);
+  const check = checkOptions('stdoutSink', options, '');
+  const stream = check.o.stream ?? process.stdout;
+  const format = check.oneOf('format', check.o.format, LINE_FORMATS, 'native');
+  check.done();
   // Decided once: a terminal gets colours, a pipe or a file plain text (batch.lines('pretty')).
   const color = format === 'pretty' && wantsColor(stream);
   const text = (batch: Batch) =>

@@ -130,7 +130,7 @@ describe('httpSink, splunkHec and elasticsearchBulk options', () => {
     expect(error.code).toBe('ERR_AUTHTRAIL_INVALID_OPTIONS');
     expect(error.issues.map((i) => i.path)).toEqual([
       'httpSink(url, { body })',
-      'httpSink(url, { sign: { key } })',
+      'httpSink(url, { sign.key })',
       'httpSink(url)',
       'httpSink(url, { timeoutMs })',
     ]);
@@ -164,8 +164,8 @@ describe('httpSink, splunkHec and elasticsearchBulk options', () => {
       }),
     );
     expect(error.issues.map((i) => i.path)).toEqual([
-      'httpSink(url, { headers }).content-encoding',
-      'httpSink(url, { headers }).x-token',
+      'httpSink(url, { headers.content-encoding })',
+      'httpSink(url, { headers.x-token })',
     ]);
     expect(error.message).not.toContain('secret-value');
   });

@@ -1,4 +1,10 @@
-import { ERROR_KEY } from './symbols.js';
+import { ERROR_KEY } from '../node/symbols.js';
+
+/**
+ * What adapters need to know of node-oidc-provider: the errors it renders itself, which only its
+ * events tell. Its `ctx.oidc` (route, client, params, entities) is read by the event builder, in
+ * `observe/op.ts`: the adapter only passes the reference on.
+ */
 
 /** What {@link noteProviderErrors} needs of a node-oidc-provider instance (`ctx.oidc.provider`). */
 export interface ErrorEmitter {

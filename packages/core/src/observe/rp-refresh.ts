@@ -1,34 +1,10 @@
-import { oauthErrorCode } from './login-failure.js';
-import { newEvent } from './event.js';
-import { ENDPOINT_REASONS } from './op.js';
-import type { ResolvedOptions } from './options.js';
-import { clean } from './redact.js';
-import { requestContext } from './request-context.js';
-import { EventTypes as T, Reasons as R, type Reason } from './taxonomy.js';
-import { auditUser } from './internal/user.js';
-import type { AuditEvent, Claims, HeaderBag, TokenInfo } from './types.js';
-
-/**
- * What a relying party's own refresh-token grant showed, as an integration saw it. The tokens are
- * read once, to fingerprint them; nothing keeps them.
- */
-export interface RefreshFacts {
-  /** `Date.now()` when the refresh began: the event's time. */
-  startTime: number;
-  /** The session's ID token claims before the refresh: who, which client, provider session and login flow. */
-  idTokenClaims?: Claims;
-  /** The refresh token presented. Only its fingerprint is kept. */
-  refreshToken?: unknown;
-  /** True when the refresh rejected (`error` then says why). */
-  failed: boolean;
-  /** The answer of a successful refresh: only the access token's fingerprint and lifetime are kept. */
-  response?: unknown;
-  /** What the refresh rejected with: an OAuth error (`error`, `status`) or anything else. */
-  error?: unknown;
-  /** The request the app refreshed in: the user agent and `traceparent` are read by name. */
-  headers?: HeaderBag;
-  ip?: string;
-}
+import { newEvent } from '../event.js';
+import type { ResolvedOptions } from '../options.js';
+import { clean } from '../redact.js';
+import { ENDPOINT_REASONS, oauthErrorCode, requestContext } from './common.js';
+import { EventTypes as T, Reasons as R, type Reason } from '../taxonomy.js';
+import { auditUser } from '../internal/user.js';
+import type { AuditEvent, RefreshFacts, TokenInfo } from '../types.js';
 
 /**
  * Builds the `oauth.token_refresh.*` event of a relying party's own refresh, the counterpart of

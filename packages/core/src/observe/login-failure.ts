@@ -1,11 +1,5 @@
-import { Reasons, type Reason } from './taxonomy.js';
-
-/** OAuth error codes as RFC 6749 / OIDC spell them. Anything else is not logged as `error.code`. */
-const OAUTH_ERROR = /^[a-z][a-z0-9_]{1,63}$/;
-
-export function oauthErrorCode(value: unknown): string | undefined {
-  return typeof value === 'string' && OAUTH_ERROR.test(value) ? value : undefined;
-}
+import { Reasons, type Reason } from '../taxonomy.js';
+import { oauthErrorCode } from './common.js';
 
 /**
  * Why a relying-party callback failed. `params.error` means the provider itself answered with an
@@ -70,39 +64,4 @@ export function loginFailure(
   }
   if (code.startsWith('OAUTH_')) return { reason: Reasons.CODE_EXCHANGE_FAILED, code: undefined };
   return fallback;
-}
-
-const TRANSACTION_COOKIE = /(?:^|;\s*)_?auth_verification=([^;]*)/;
-
-/**
- * The `state` and `nonce` of the login transaction the browser brought back, read from
- * express-openid-connect's transaction cookie (`auth_verification`, signed JSON in clear).
- * express-openid-connect drops the reason of a callback failure (a state mismatch reaches Express
- * as a bare `OAUTH_INVALID_RESPONSE`), so comparing the expected state with the one received is
- * the only way to name it. Only these two fields are read; the cookie also holds the PKCE
- * verifier, which is never touched, and nothing from it is logged but a keyed hash of the nonce.
- * `undefined` when the browser brought no transaction.
- */
-export function readTransaction(
-  cookieHeader: string | undefined,
-): { state?: string; nonce?: string } | undefined {
-  if (cookieHeader === undefined) return undefined;
-  const m = TRANSACTION_COOKIE.exec(
-    cookieHeader.length > 16_384 ? cookieHeader.slice(0, 16_384) : cookieHeader,
-  );
-  if (!m) return undefined;
-  try {
-    const raw = decodeURIComponent(m[1]!);
-    const value: unknown = JSON.parse(
-      raw.slice(0, raw.indexOf('.') === -1 ? raw.length : raw.indexOf('.')),
-    );
-    if (value === null || typeof value !== 'object') return {};
-    const { state, nonce } = value as { state?: unknown; nonce?: unknown };
-    return {
-      state: typeof state === 'string' ? state : undefined,
-      nonce: typeof nonce === 'string' ? nonce : undefined,
-    };
-  } catch {
-    return {};
-  }
 }

@@ -1,12 +1,12 @@
-import { pathOf } from './classify.js';
-import type { ResolvedOptions } from './options.js';
-import { EventTypes as T, Reasons as R, type Reason } from './taxonomy.js';
-import { clean, cleanList } from './redact.js';
-import { oauthErrorCode } from './login-failure.js';
-import { basicUserName } from './internal/basic-auth.js';
-import { BoundedCache } from './internal/bounded-cache.js';
-import { auditUser } from './internal/user.js';
-import type { AuditEvent, RequestFacts, TokenInfo } from './types.js';
+import { pathOf } from '../classify.js';
+import type { ResolvedOptions } from '../options.js';
+import { EventTypes as T, Reasons as R, type Reason } from '../taxonomy.js';
+import { clean, cleanList } from '../redact.js';
+import { basicUserName } from '../internal/basic-auth.js';
+import { auditUser } from '../internal/user.js';
+import type { AuditEvent, RequestFacts, TokenInfo } from '../types.js';
+import { ENDPOINT_REASONS, oauthErrorCode, requestEvent, type Emit } from './common.js';
+import type { TokenMemory } from './token-memory.js';
 
 /** What core reads of oidc-provider's `ctx.oidc`. Everything is optional: it is read defensively. */
 interface OidcContext {
@@ -18,8 +18,6 @@ interface OidcContext {
   entities?: Record<string, Record<string, unknown> | undefined>;
 }
 
-type Make = (type: string) => AuditEvent;
-
 /** A token as oidc-provider keeps it: whose, for which audience, in which provider session. */
 interface TokenEntity {
   accountId?: unknown;
@@ -28,32 +26,27 @@ interface TokenEntity {
   sid?: unknown;
 }
 
-// The OAuth errors of the token, revocation and introspection endpoints that are their own reason.
-export const ENDPOINT_REASONS: ReadonlySet<string> = new Set<Reason>([
-  R.INVALID_CLIENT,
-  R.INVALID_GRANT,
-  R.INVALID_REQUEST,
-  R.INVALID_SCOPE,
-  R.INVALID_TARGET,
-  R.UNAUTHORIZED_CLIENT,
-  R.UNSUPPORTED_GRANT_TYPE,
-  R.UNSUPPORTED_TOKEN_TYPE,
-]);
-
 /**
  * Audit events of one request to node-oidc-provider, from `ctx.oidc` and the response: the
  * authorization endpoint and its interactions (login, consent), the token endpoint per grant type,
  * refresh-token reuse, revocation, introspection, userinfo and end_session. One request may give
  * several events (a resume can complete a login, a consent and the authorization at once).
  */
-export function createOpObserver(
+export function createOpEvents(
   o: ResolvedOptions,
+  observer: AuditEvent['observer'],
   hash: (value: string) => string,
+  /** Refresh tokens this provider rotated or revoked (fingerprints): presenting one again is reuse. */
+  memory: TokenMemory,
+  /** Told of an event that waits for the memory's answer (a shared memory may answer later). */
+  later: (pending: Promise<void>) => void,
   /** Told which account an interaction signed in (the sign-in form's failures name it then). */
   signedIn?: (uid: unknown, accountId: unknown) => void,
 ) {
-  // Refresh tokens this provider rotated or revoked (fingerprints): presenting one again is reuse.
-  const retired = new BoundedCache<string, true>(10_000);
+  const retire = (fingerprint: string) => {
+    const stored = memory.retire(fingerprint);
+    if (stored !== undefined) later(stored);
+  };
 
   const str = (value: unknown, bound = 256) => clean(value, bound);
   const client = (id: unknown): AuditEvent['client'] => {
@@ -75,10 +68,11 @@ export function createOpObserver(
       ? { type, fingerprint: hash(value), verified: true, ...extra }
       : undefined;
 
-  return function op(f: RequestFacts, make: Make): AuditEvent[] | undefined {
+  /** Emits the request's events, in the order they happened; none for the provider's other routes. */
+  return function opEvents(f: RequestFacts, emit: Emit): void {
     const ctx = f.oidc as OidcContext | undefined;
     const route = typeof ctx?.route === 'string' ? ctx.route : undefined;
-    if (!ctx || route === undefined) return undefined;
+    if (!ctx || route === undefined) return;
     const params = ctx.params ?? {};
     const entities = ctx.entities ?? {};
     const body =
@@ -105,7 +99,6 @@ export function createOpObserver(
           ? (errorCode as Reason)
           : R.UNKNOWN;
     const nonce = typeof params.nonce === 'string' ? params.nonce : undefined;
-    const events: AuditEvent[] = [];
 
     // The provider session the request belongs to: the browser session's id for this client, or
     // the one a token was issued in (set only when the client or the claims asked for `sid`).
@@ -113,14 +106,13 @@ export function createOpObserver(
       typeof clientId === 'string' ? ctx.session?.authorizations?.[clientId]?.sid : undefined;
 
     const add = (type: string, fill: (e: AuditEvent) => void = () => {}) => {
-      const e = make(type);
+      const e = requestEvent(o, observer, type, f);
       e.client = client(clientId);
       e.session = session(sid);
       if (!type.endsWith('.success') && e.reason === undefined && errorCode !== undefined)
         e.error = { code: errorCode };
       fill(e);
-      events.push(e);
-      return e;
+      emit(e);
     };
 
     switch (route) {
@@ -203,7 +195,7 @@ export function createOpObserver(
         const codeNonce = typeof grant?.nonce === 'string' ? grant.nonce : undefined;
         sid ??= grant?.sid ?? issued?.sid;
         if (ok) {
-          if (presented !== undefined && entities.RotatedRefreshToken) retired.set(presented, true);
+          if (presented !== undefined && entities.RotatedRefreshToken) retire(presented);
           add(refresh ? T.TOKEN_REFRESH_SUCCESS : T.TOKEN_ISSUE_SUCCESS, (e) => {
             e.user = user(account);
             e.flow = codeNonce === undefined ? undefined : { id: hash(codeNonce) };
@@ -231,23 +223,32 @@ export function createOpObserver(
               ? undefined
               : { type: 'refresh_token', fingerprint: presented, verified },
         });
-        if (refresh && (rt?.consumed || (presented !== undefined && retired.get(presented)))) {
-          add(T.TOKEN_REUSE_DETECTED, (e) => {
-            e.reason = R.TOKEN_REUSED;
+        const failed = (reused: boolean) => {
+          if (reused) {
+            add(T.TOKEN_REUSE_DETECTED, (e) => {
+              e.reason = R.TOKEN_REUSED;
+              e.user = user(account);
+              e.oauth = presentedOauth(true);
+            });
+          }
+          add(refresh ? T.TOKEN_REFRESH_FAILURE : T.TOKEN_ISSUE_FAILURE, (e) => {
+            e.reason = endpointReason();
             e.user = user(account);
-            e.oauth = presentedOauth(true);
+            e.oauth = presentedOauth(false);
           });
-        }
-        add(refresh ? T.TOKEN_REFRESH_FAILURE : T.TOKEN_ISSUE_FAILURE, (e) => {
-          e.reason = endpointReason();
-          e.user = user(account);
-          e.oauth = presentedOauth(false);
-        });
+        };
+        // The provider still holds a consumed token; one it forgot may be in the memory.
+        const retired =
+          refresh && !rt?.consumed && presented !== undefined
+            ? memory.isRetired(presented)
+            : refresh && Boolean(rt?.consumed);
+        if (typeof retired === 'boolean') failed(retired);
+        else later(retired.then(failed));
         break;
       }
       case 'revocation': {
         const fingerprint = typeof params.token === 'string' ? hash(params.token) : undefined;
-        if (ok && fingerprint !== undefined) retired.set(fingerprint, true);
+        if (ok && fingerprint !== undefined) retire(fingerprint);
         // The token revoked, when the provider found it: whose it was.
         const revoked = (entities.RefreshToken ??
           entities.AccessToken ??
@@ -304,8 +305,7 @@ export function createOpObserver(
         break;
       }
       default:
-        return undefined; // discovery, jwks, ... are not auth events
+        break; // discovery, jwks, ... are not auth events
     }
-    return events;
   };
 }

@@ -1,4 +1,4 @@
-import type { Claims } from './types.js';
+import type { Claims } from '../types.js';
 
 /** What a bearer token looks like from the outside, before anyone verified it. */
 export type TokenShape =

@@ -1,8 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { Reasons as R, type Reason } from './taxonomy.js';
-import type { Claims } from './types.js';
+import { Reasons as R, type Reason } from '../taxonomy.js';
+import type { Claims } from '../types.js';
 import { DEFAULT_ALGORITHMS, type VerifyOptions } from './verify-options.js';
 
 // The options and defaults live apart from jose, so that option checking (options.ts) loads

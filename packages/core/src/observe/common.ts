@@ -1,7 +1,12 @@
-import { readTransaction } from './login-failure.js';
-import type { ResolvedOptions } from './options.js';
-import { clean, cleanList, keyedHash, redactPath, redactQuery } from './redact.js';
-import type { AuditEvent, HeaderBag, RequestFacts } from './types.js';
+import { newEvent } from '../event.js';
+import { readTransaction } from '../integrations/express-openid-connect.js';
+import type { ResolvedOptions } from '../options.js';
+import { clean, cleanList, keyedHash, redactPath, redactQuery } from '../redact.js';
+import { Reasons as R, type Reason } from '../taxonomy.js';
+import type { AuditEvent, HeaderBag, RequestFacts } from '../types.js';
+
+/** Where the event builder hands each event it built: at once, or once a verification settled. */
+export type Emit = (event: AuditEvent) => void;
 
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/;
 const MAX_FORWARDED = 8;
@@ -66,6 +71,42 @@ export function requestContext(o: ResolvedOptions, event: AuditEvent, f: Context
   if (m) event.trace = { id: m[1]!, span_id: m[2]! };
   return event;
 }
+
+/** The event of one finished request, for one role's observer block: a new event with its context. */
+export function requestEvent(
+  o: ResolvedOptions,
+  observer: AuditEvent['observer'],
+  type: string,
+  f: RequestFacts,
+): AuditEvent {
+  return requestContext(o, newEvent(observer, type, f.startTime), f);
+}
+
+/** An event's `client` from a client id claim or parameter (the first of a list). */
+export function clientOf(id: unknown): AuditEvent['client'] {
+  const c = clean(Array.isArray(id) ? id[0] : id, 256);
+  return c === undefined ? undefined : { id: c };
+}
+
+/** OAuth error codes as RFC 6749 / OIDC spell them. Anything else is not logged as `error.code`. */
+const OAUTH_ERROR = /^[a-z][a-z0-9_]{1,63}$/;
+
+export function oauthErrorCode(value: unknown): string | undefined {
+  return typeof value === 'string' && OAUTH_ERROR.test(value) ? value : undefined;
+}
+
+// The OAuth errors of the token, revocation and introspection endpoints that are their own reason
+// (the provider's and the relying party's refresh events share them).
+export const ENDPOINT_REASONS: ReadonlySet<string> = new Set<Reason>([
+  R.INVALID_CLIENT,
+  R.INVALID_GRANT,
+  R.INVALID_REQUEST,
+  R.INVALID_SCOPE,
+  R.INVALID_TARGET,
+  R.UNAUTHORIZED_CLIENT,
+  R.UNSUPPORTED_GRANT_TYPE,
+  R.UNSUPPORTED_TOKEN_TYPE,
+]);
 
 /** A request as a route handler sees it, before the response: what `req.audit` reads. */
 export interface RequestView {
