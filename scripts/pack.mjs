@@ -2,7 +2,7 @@
 // before anything is on the registry (npm run pack builds first). Prints the install line for them.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const out = resolve(process.argv[2] ?? join(root, '.packs'));
@@ -21,7 +21,8 @@ for (const dir of readdirSync(join(root, 'packages')).sort()) {
   }).trim();
   tarballs.push(join(out, name.split('\n').pop()));
 }
+// Absolute paths: the line is pasted in the app's directory, not in this repository.
 process.stdout.write(
-  `Packed ${tarballs.length} packages. Install those you need in your app, for example:\n` +
-    `  npm install ${tarballs.map((t) => `./${relative(process.cwd(), t)}`).join(' ')}\n`,
+  `Packed ${tarballs.length} packages. Install those you need in your app (always with core), for example:\n` +
+    `  npm install ${tarballs.join(' ')}\n`,
 );

@@ -24,14 +24,17 @@ const THIRD_PARTY = ['express', 'fastify-plugin', 'jose', 'koa', 'winston'];
 let dir: string;
 let app: string;
 let packed: Map<string, string[]>;
+/** What `npm run pack` printed. */
+let installLine: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'authtrail-pack-'));
   app = join(dir, 'app');
-  execFileSync(process.execPath, [join(root, 'scripts', 'pack.mjs'), join(dir, 'packs')], {
-    cwd: root,
-    stdio: 'ignore',
-  });
+  installLine = execFileSync(
+    process.execPath,
+    [join(root, 'scripts', 'pack.mjs'), join(dir, 'packs')],
+    { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   packed = new Map();
   for (const name of NAMES) {
     const target = join(app, 'node_modules', '@authtrail', name);
@@ -46,6 +49,16 @@ beforeAll(() => {
   }
 }, 60000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test('npm run pack prints an install line that works from any directory: absolute paths of every tarball', () => {
+  const paths = /npm install (.+)\n/.exec(installLine)![1]!.split(' ');
+  const tarballs = readdirSync(join(dir, 'packs')).map((file) => join(dir, 'packs', file));
+  expect(paths.sort()).toEqual(tarballs.sort());
+  expect(paths).toEqual(
+    expect.arrayContaining(NAMES.map((name) => join(dir, 'packs', `authtrail-${name}-0.1.0.tgz`))),
+  );
+  for (const path of paths) expect(existsSync(path)).toBe(true);
+});
 
 const run = (args: string[]) =>
   execFileSync(process.execPath, args, {

@@ -25,6 +25,9 @@ export async function startProvider({ port = 0, sinks } = {}) {
       { ...MACHINE, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
     ],
     jwks: { keys: [key] },
+    // Set, not left to oidc-provider's defaults: it prints a NOTICE on stdout, among the audit events,
+    // the first time a default lifetime is used.
+    ttl: { ClientCredentials: 600, AccessToken: 600 },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
