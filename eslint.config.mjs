@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 // Arrows that must never be: every package may import core's entries, never its internals; core
-// imports no other authtrail package and no framework (not even for types), so the adapters, the jest
-// kit and the packages of the second half build on it and never the other way round.
+// imports no other authtrail package but @authtrail/schema, and no framework (not even for types), so
+// the adapters, the jest kit and the packages of the second half build on it and never the other way
+// round. The schema imports nothing at all: no authtrail package, no Node.js built-in, no dependency.
 const INTERNALS = {
   group: ['@authtrail/*/src/*', '@authtrail/*/dist/*'],
   message: 'Import the package entry, not its internals.',
@@ -30,6 +32,7 @@ const ADAPTER_KIT = [
   .flatMap((m) => m[1].split(','))
   .map((name) => name.replace(/^\s*type\s+/, '').trim())
   .filter(Boolean);
+const NODE_FREE = 'schema uses no Node.js API: browsers import it (web-standard APIs only).';
 const FRAMEWORKS = [
   'express',
   'koa',
@@ -86,7 +89,35 @@ export default tseslint.config(
         {
           paths: FRAMEWORKS,
           patterns: [
-            { group: ['@authtrail/*'], message: 'core imports no other authtrail package.' },
+            INTERNALS,
+            {
+              group: ['@authtrail/*', '!@authtrail/schema'],
+              message: 'core imports no other authtrail package but @authtrail/schema.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // A browser loads the schema as it is: its tsconfig has no Node types, and these arrows say why.
+    files: ['packages/schema/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: builtinModules.map((name) => ({ name, message: NODE_FREE })),
+          patterns: [
+            { group: ['node:*'], message: NODE_FREE },
+            {
+              group: ['@authtrail/*'],
+              message: 'schema imports no authtrail package: core and the rest build on it.',
+            },
+            {
+              // Anything else that is not a relative path: a dependency.
+              regex: `^(?!\\.{1,2}/|node:|@authtrail/|(?:${builtinModules.join('|')})(?:/|$))`,
+              message: 'schema has no dependencies: it is the event model, and imports nothing.',
+            },
           ],
         },
       ],

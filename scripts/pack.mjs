@@ -23,6 +23,6 @@ for (const dir of readdirSync(join(root, 'packages')).sort()) {
 }
 // Absolute paths: the line is pasted in the app's directory, not in this repository.
 process.stdout.write(
-  `Packed ${tarballs.length} packages. Install those you need in your app (always with core), for example:\n` +
+  `Packed ${tarballs.length} packages. Install those you need in your app (always with core and schema), for example:\n` +
     `  npm install ${tarballs.join(' ')}\n`,
 );

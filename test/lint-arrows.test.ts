@@ -65,7 +65,7 @@ test('an adapter imports both entries of core, the adapter kit included; no deep
   ]);
 });
 
-test('core imports no authtrail package, itself by name included', () => {
+test('core imports no authtrail package but the schema (not in this probe), itself by name included', () => {
   expect(flagged(reports('packages/core/src/probe.ts', PROBE))).toEqual([
     '1 @authtrail/core/sink',
     '2 @authtrail/core',
@@ -81,4 +81,64 @@ test('the winston sink itself passes the arrows', () => {
   const source = readFileSync(join(root, 'packages/winston/src/index.ts'), 'utf8');
   expect(source).toContain("from '@authtrail/core/sink'");
   expect(reports('packages/winston/src/index.ts', source)).toEqual([]);
+});
+
+const SCHEMA_PROBE = [
+  "import { createAuditor } from '@authtrail/core';",
+  "import { readFileSync } from 'node:fs';",
+  "import { Buffer } from 'buffer';",
+  "import { readFile } from 'fs/promises';",
+  "import { decodeJwt } from 'jose';",
+  "import { EventTypes } from './taxonomy.js';",
+  "import type { AuditEvent } from '../types.js';",
+  'export const all = [createAuditor, readFileSync, Buffer, readFile, decodeJwt, EventTypes];',
+  'export type Some = AuditEvent;',
+].join('\n');
+
+test('the schema imports nothing: no authtrail package, no Node built-in with or without node:, no dependency', () => {
+  const messages = reports('packages/schema/src/probe.ts', SCHEMA_PROBE);
+  expect(flagged(messages)).toEqual([
+    '1 @authtrail/core',
+    '2 node:fs',
+    '3 buffer',
+    '4 fs/promises',
+    '5 jose',
+  ]);
+  // One report a line: the patterns do not overlap.
+  expect(messages).toHaveLength(5);
+  expect(messages[0]).toContain('schema imports no authtrail package');
+  expect(messages[1]).toContain('schema uses no Node.js API');
+  expect(messages[2]).toContain('schema uses no Node.js API');
+  expect(messages[4]).toContain('schema has no dependencies');
+});
+
+test('core imports @authtrail/schema by its name, never its internals', () => {
+  const probe = [
+    "import { EventTypes, type AuditEvent } from '@authtrail/schema';",
+    "import { toEcs } from '@authtrail/schema/dist/index.js';",
+    'export const all = [EventTypes, toEcs];',
+    'export type Some = AuditEvent;',
+  ].join('\n');
+  expect(flagged(reports('packages/core/src/probe.ts', probe))).toEqual([
+    '2 @authtrail/schema/dist/index.js',
+  ]);
+});
+
+test('the schema itself passes the arrows', () => {
+  const script = `
+import { ESLint } from 'eslint';
+const eslint = new ESLint({
+  cwd: ${JSON.stringify(root)},
+  ruleFilter: ({ ruleId }) => ruleId === 'no-restricted-imports',
+});
+const results = await eslint.lintFiles(['packages/schema/src/**/*.ts']);
+process.stdout.write(JSON.stringify(results.map((r) => [r.filePath, r.messages.map((m) => m.message)])));`;
+  const results = JSON.parse(
+    execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+    }),
+  ) as [string, string[]][];
+  expect(results.map(([file]) => file)).toContain(join(root, 'packages/schema/src/index.ts'));
+  expect(results.filter(([, messages]) => messages.length > 0)).toEqual([]);
 });

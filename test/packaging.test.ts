@@ -17,9 +17,11 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createContext, runInContext } from 'node:vm';
+import { buildSync } from 'esbuild';
 
 const root = join(__dirname, '..');
-const NAMES = ['cli', 'core', 'express', 'fastify', 'jest', 'koa', 'winston'];
+const NAMES = ['cli', 'core', 'express', 'fastify', 'jest', 'koa', 'schema', 'winston'];
 const THIRD_PARTY = ['express', 'fastify-plugin', 'jose', 'koa', 'winston'];
 let dir: string;
 let app: string;
@@ -195,8 +197,80 @@ test('@authtrail/core ships its sink entry, with declarations for both module sy
     packed.get('core')!.filter((f) => !/^package\/(dist\/[\w-]+\.(c?js|d\.c?ts)|[\w.]+)$/.test(f)),
   ).toEqual([]);
   // Packed: 156 kB before the sink entry, 168 kB with it (the CommonJS build of the sink entry is
-  // a bundle of its own, 26 kB: formats and HTTP kit again). The budget catches maps or sources.
+  // a bundle of its own, 26 kB: formats and HTTP kit again); 164 kB once the formats moved to
+  // @authtrail/schema (26 kB packed), which core requires instead of bundling: the sink entry's
+  // CommonJS build is 11 kB, the HTTP kit. The budget catches maps or sources.
   expect(statSync(join(dir, 'packs', 'authtrail-core-0.1.0.tgz')).size).toBeLessThan(200_000);
+});
+
+// The schema is for browsers too (a console, a report page): its ESM build, installed from the
+// tarball, bundles for the browser platform (esbuild fails on any Node built-in), and the bundle
+// runs in a bare V8 context that has the language's globals and URL, as a page has, and no
+// process, Buffer, require or TextEncoder.
+test('the packed @authtrail/schema bundles for a browser and runs without any Node global', () => {
+  const { outputFiles } = buildSync({
+    stdin: { contents: "export * from '@authtrail/schema';", resolveDir: app },
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    globalName: 'schema',
+    write: false,
+    logLevel: 'silent',
+  });
+  const page = createContext({ URL });
+  runInContext(outputFiles![0]!.text, page);
+  const seen = runInContext(
+    `(() => {
+      const event = {
+        schema: 1, id: '01938f5e-7a00-7000-8000-000000000001', time: '2025-01-02T03:04:05.678Z',
+        type: schema.EventTypes.LOGIN_FAILURE, outcome: 'failure', reason: schema.Reasons.STATE_MISMATCH,
+        observer: { role: 'rp', service: 'web', instance: 'h/1', adapter: 'express' },
+      };
+      const ips = ['203.0.113.9', '2001:db8::1', 'unknown'].map(
+        (ip) => schema.formatEvent({ ...event, source: { ip } }, 'ecs').source.ip ?? null,
+      );
+      let code;
+      try { schema.formatEvent(event, 'xml'); } catch (error) {
+        code = error instanceof schema.AuthtrailError && error.code;
+      }
+      return JSON.stringify({
+        globals: [typeof process, typeof Buffer, typeof require, typeof TextEncoder],
+        ecs: schema.formatEvent(event, 'ecs').event.reason,
+        ocsf: schema.formatEvent(event, 'ocsf').class_uid,
+        pretty: schema.prettyLine(event),
+        ips, code,
+      });
+    })()`,
+    page,
+  ) as string;
+  expect(JSON.parse(seen)).toEqual({
+    globals: ['undefined', 'undefined', 'undefined', 'undefined'],
+    ecs: 'state_mismatch',
+    ocsf: 3002,
+    pretty: '03:04:05.678Z failure  authn.login.failure reason=state_mismatch',
+    ips: ['203.0.113.9', '2001:db8::1', null],
+    code: 'ERR_AUTHTRAIL_INVALID_OPTIONS',
+  });
+});
+
+// Core no longer bundles the schema: one copy of each build, shared by both of core's entries and
+// by an app importing the schema itself. An error thrown through core's CommonJS build is an
+// AuthtrailError to the schema's ESM build (the brand on the prototype, not the class identity).
+test("core's errors are AuthtrailErrors to the packed schema, across ESM and CommonJS", () => {
+  const out = run([
+    '--input-type=module',
+    '-e',
+    `import { createRequire } from 'node:module';
+import { AuthtrailError, EventTypes } from '@authtrail/schema';
+const core = createRequire(import.meta.url)('@authtrail/core');
+let seen;
+try { core.createAuditor({ sinks: 'stdout' }); } catch (error) {
+  seen = [error instanceof AuthtrailError, error.code, core.AuthtrailError === AuthtrailError];
+}
+process.stdout.write(JSON.stringify([...seen, core.EventTypes === EventTypes]));`,
+  ]);
+  // false, false: the two module systems load two copies, and instanceof holds regardless.
+  expect(JSON.parse(out)).toEqual([true, 'ERR_AUTHTRAIL_INVALID_OPTIONS', false, false]);
 });
 
 test('the packed command runs from its bin', () => {
@@ -227,7 +301,7 @@ test.each(NAMES)(
   },
 );
 
-test.each(['core', 'express', 'koa', 'fastify', 'winston', 'jest'])(
+test.each(['core', 'express', 'koa', 'fastify', 'winston', 'jest', 'schema'])(
   '@authtrail/%s ships declarations for both module systems',
   (name) => {
     const dir = join(app, 'node_modules/@authtrail', name);

@@ -1,35 +1,43 @@
-// End-to-end: an Express relying party on Passport with openid-client's own strategy
-// (`openid-client/passport`) and express-session, against a real oidc-provider, audited by
-// @authtrail/express (in a child process, see support/passport-rp-server.mjs), driven over HTTP by
-// the scripted browser. Nothing in the app is there for authtrail but `authtrail()` and
-// `authtrail.errors()`: identity comes from Passport's `req.user`, the transaction from the session.
+// End-to-end: a relying party on Passport with openid-client's own strategy
+// (`openid-client/passport`) and a session, against a real oidc-provider, on each framework with
+// its usual Passport and session (support/passport-rp-server.mjs, a child process per framework):
+// Express (passport, express-session), Koa (koa-passport, koa-session with an external store),
+// Fastify (@fastify/passport, @fastify/session). Each is audited by its adapter and driven over
+// HTTP by the scripted browser through the same scenario, and must log the same events. Nothing in
+// the apps is there for authtrail but the adapter: identity comes from Passport's user
+// (`req.user`, `ctx.state.user`, `request.user`), the transaction from the session.
 import type { AuditEvent } from '@authtrail/core';
 import { Browser, login } from '@authtrail/testbed/browser.cjs';
 import { RP_CLIENT } from '@authtrail/testbed/accounts.cjs';
 import { startRpProcess, type RpProcess } from './support/rp-process';
 
-let rp: RpProcess;
-const browsers: Browser[] = [];
-const browser = () => {
-  const b = new Browser();
-  browsers.push(b);
-  return b;
-};
-
-beforeAll(async () => {
-  rp = await startRpProcess('passport-rp-server.mjs');
-}, 30_000);
-afterAll(() => rp?.stop());
-
-/** The RP's events written after `before` of them. */
-async function rpEventsAfter(before: number): Promise<AuditEvent[]> {
-  return (await rp.events('rp', 'rs')).slice(before);
-}
-const count = async () => (await rp.events('rp', 'rs')).length;
 const types = (events: AuditEvent[]) => events.map((e) => e.type);
 
-describe('Express relying party on Passport + openid-client/passport', () => {
-  test('logs authn.login_start.success then authn.login.success with the user of req.user, the client and one flow id', async () => {
+describe.each([
+  { name: 'Express', adapter: 'express', stack: 'passport + express-session' },
+  { name: 'Koa', adapter: 'koa', stack: 'koa-passport + koa-session' },
+  { name: 'Fastify', adapter: 'fastify', stack: '@fastify/passport + @fastify/session' },
+] as const)('$name relying party on $stack + openid-client/passport', ({ adapter }) => {
+  let rp: RpProcess;
+  const browsers: Browser[] = [];
+  const browser = () => {
+    const b = new Browser();
+    browsers.push(b);
+    return b;
+  };
+
+  beforeAll(async () => {
+    rp = await startRpProcess('passport-rp-server.mjs', { FRAMEWORK: adapter });
+  }, 30_000);
+  afterAll(() => rp?.stop());
+
+  /** The RP's events written after `before` of them. */
+  async function rpEventsAfter(before: number): Promise<AuditEvent[]> {
+    return (await rp.events('rp', 'rs')).slice(before);
+  }
+  const count = async () => (await rp.events('rp', 'rs')).length;
+
+  test("logs authn.login_start.success then authn.login.success with Passport's user, the client and one flow id", async () => {
     const before = await count();
     const { page } = await login(browser(), rp.rpUrl, { user: 'alice' });
     expect(page.body).toBe('hello alice');
@@ -38,14 +46,14 @@ describe('Express relying party on Passport + openid-client/passport', () => {
     const [start, done] = events as [AuditEvent, AuditEvent];
     expect(start).toMatchObject({
       outcome: 'success',
-      observer: { role: 'rp', service: 'passport-rp', adapter: 'express' },
+      observer: { role: 'rp', service: 'passport-rp', adapter },
       client: { id: RP_CLIENT.id },
       oauth: { scope: ['openid', 'profile'] },
       http: { method: 'GET', path: '/login', status: 302 },
     });
     expect(done).toMatchObject({
       outcome: 'success',
-      observer: { role: 'rp', adapter: 'express' },
+      observer: { role: 'rp', adapter },
       user: { id: 'alice', roles: ['admin'] },
       client: { id: RP_CLIENT.id },
       oauth: { issuer: rp.issuer },

@@ -19,10 +19,14 @@ export interface RpProcess {
   stop(): Promise<void>;
 }
 
-export async function startRpProcess(script: string): Promise<RpProcess> {
+/** Starts `script` with `env` added to this process's environment (FRAMEWORK=...). */
+export async function startRpProcess(
+  script: string,
+  env: Record<string, string> = {},
+): Promise<RpProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'authtrail-rp-'));
   const child: ChildProcess = spawn(process.execPath, [join(__dirname, script)], {
-    env: { ...process.env, AUDIT_FILE: join(dir, 'audit.jsonl') },
+    env: { ...process.env, ...env, AUDIT_FILE: join(dir, 'audit.jsonl') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

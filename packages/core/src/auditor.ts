@@ -1,8 +1,14 @@
 import { channel } from 'node:diagnostics_channel';
+import {
+  AuthtrailError,
+  EventTypes,
+  Reasons,
+  type AuditEvent,
+  type ManualEvent,
+} from '@authtrail/schema';
 import { routeKind, type RouteKind } from './classify.js';
 import { DeliveryQueue, sinkErrorChannel } from './delivery/queue.js';
 import { createBatch } from './delivery/batch.js';
-import { AuthtrailError } from './errors.js';
 import { newEvent, observers, stamper, type Observers } from './event.js';
 import { manualEvent } from './manual-event.js';
 import { fillRequestContext, type RequestView } from './observe/common.js';
@@ -19,16 +25,7 @@ import { stdoutSink } from './sinks/stdout.js';
 import { keyedHash } from './redact.js';
 import { createRefreshEvent } from './observe/rp-refresh.js';
 import { within } from './internal/deadline.js';
-import { EventTypes, Reasons } from './taxonomy.js';
-import type {
-  AuditEvent,
-  AuditorStats,
-  AuditRecorder,
-  ManualEvent,
-  RefreshFacts,
-  RequestFacts,
-  SinkHost,
-} from './types.js';
+import type { AuditorStats, AuditRecorder, RefreshFacts, RequestFacts, SinkHost } from './types.js';
 
 /** Published when building a request's event threw inside authtrail: `{ error }`. */
 export const auditErrorChannel = channel('authtrail:error');

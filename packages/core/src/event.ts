@@ -1,5 +1,4 @@
-import { outcomeOf } from './taxonomy.js';
-import type { AuditEvent, ObserverRole } from './types.js';
+import { outcomeOf, type AuditEvent, type ObserverRole } from '@authtrail/schema';
 import { uuidv7 } from './internal/uuid.js';
 
 export type Observers = Readonly<Record<ObserverRole, AuditEvent['observer']>>;

@@ -5,10 +5,11 @@ export {
   type Auditor,
   type AuditRecorder,
 } from './auditor.js';
-export { AuthtrailError, type AuthtrailErrorCode, type OptionIssue } from './errors.js';
+export { AuthtrailError, type AuthtrailErrorCode, type OptionIssue } from '@authtrail/schema';
 export {
   arrival,
   attachAdapter,
+  markRoute,
   auditRefresh,
   clientIp,
   keepSessionOnAssign,
@@ -16,6 +17,7 @@ export {
   keepUserOnAssign,
   mountedRoute,
   noteProviderErrors,
+  observeRequest,
   plainClaims,
   sessionFacts,
   since,
@@ -42,7 +44,7 @@ export {
   type EventType,
   type Reason,
   type Outcome,
-} from './taxonomy.js';
+} from '@authtrail/schema';
 export type { AuthtrailOptions } from './options.js';
 export type { SignInOptions } from './observe/sign-in-route.js';
 export type { RequestView } from './observe/common.js';
@@ -74,7 +76,7 @@ export {
   type LineFormat,
   type OcsfEvent,
   type PrettyOptions,
-} from './formats/index.js';
+} from '@authtrail/schema';
 export {
   ChainVerifier,
   type ChainProblem,
@@ -92,19 +94,23 @@ export {
   setupSealing,
   type SealingSeed,
 } from './integrity/sealing.js';
+// The event model, taxonomy, error and formats live in @authtrail/schema (no Node.js, a browser
+// can import it); they are re-exported here under the same names.
 export type {
   AuditEvent,
-  AuditorStats,
   ChainLink,
   ChainRun,
+  ManualEvent,
+  ObserverRole,
+  TokenInfo,
+} from '@authtrail/schema';
+export type {
+  AuditorStats,
   SinkStats,
   Batch,
   Claims,
   HeaderBag,
-  ManualEvent,
-  ObserverRole,
   RequestFacts,
   Sink,
   SinkHost,
-  TokenInfo,
 } from './types.js';

@@ -1,10 +1,15 @@
-import { AuthtrailError, shapeOf } from './errors.js';
+import {
+  AuthtrailError,
+  isEventType,
+  type AuditEvent,
+  type ManualEvent,
+  type ObserverRole,
+} from '@authtrail/schema';
+import { shapeOf } from './errors.js';
 import { newEvent } from './event.js';
 import { auditUser } from './internal/user.js';
 import type { ResolvedOptions } from './options.js';
 import { clean, redactPath, redactQuery } from './redact.js';
-import { isEventType } from './taxonomy.js';
-import type { AuditEvent, ManualEvent, ObserverRole } from './types.js';
 
 /** The fields of a manual event taken from the app, in the order they are filled in. */
 const MANUAL_FIELDS = [

@@ -1,7 +1,6 @@
+import type { AuditEvent, Outcome } from '@authtrail/schema';
 import { shapeOf } from './errors.js';
 import type { OptionCheck } from './internal/option-check.js';
-import type { Outcome } from './taxonomy.js';
-import type { AuditEvent } from './types.js';
 
 /**
  * One rule of the `policy` option: which events it matches and what happens to them. A rule is a

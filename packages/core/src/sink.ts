@@ -36,16 +36,10 @@
  * }
  * @packageDocumentation
  */
-export type {
-  AuditEvent,
-  Batch,
-  EventFormat,
-  LineFormat,
-  ManualEvent,
-  Sink,
-  SinkHost,
-} from './types.js';
-export { AuthtrailError, shapeOf, type AuthtrailErrorCode, type OptionIssue } from './errors.js';
+export type { AuditEvent, EventFormat, LineFormat, ManualEvent } from '@authtrail/schema';
+export type { Batch, Sink, SinkHost } from './types.js';
+export { AuthtrailError, type AuthtrailErrorCode, type OptionIssue } from '@authtrail/schema';
+export { shapeOf } from './errors.js';
 export { checkOptions, type OptionCheck } from './internal/option-check.js';
 export {
   EVENT_FORMATS,
@@ -58,7 +52,7 @@ export {
   type FormattedEvent,
   type OcsfEvent,
   type PrettyOptions,
-} from './formats/index.js';
+} from '@authtrail/schema';
 export {
   resolveHttp,
   type HttpCommonOptions,

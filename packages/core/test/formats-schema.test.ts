@@ -1,7 +1,4 @@
-import { toEcs } from '../src/formats/ecs.js';
-import { toOcsf } from '../src/formats/ocsf.js';
-import { EventTypes } from '../src/taxonomy.js';
-import type { AuditEvent } from '../src/types.js';
+import { EventTypes, toEcs, toOcsf, type AuditEvent } from '@authtrail/schema';
 import { ecsProblems, ocsfProblems } from './formats-schemas.js';
 import { fullEvent } from './full-event.js';
 

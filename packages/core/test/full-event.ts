@@ -1,4 +1,4 @@
-import type { AuditEvent } from '../src/types.js';
+import type { AuditEvent } from '@authtrail/schema';
 
 /**
  * Every known type with every field known: what a busy provider or API would log. `role` is the

@@ -11,7 +11,7 @@ import {
 import { authtrail } from '@authtrail/express';
 // resolveOptions is internal, in neither entry of the package: tested from source, with the error
 // class of the same source (toBeInstanceOf compares classes, and the build has its own copy).
-import { AuthtrailError } from '../src/errors.js';
+import { AuthtrailError } from '@authtrail/schema';
 import { resolveOptions } from '../src/options.js';
 
 const KEY = 'k'.repeat(32);

@@ -237,13 +237,68 @@ describe('the flow id of a login sent with PKCE alone', () => {
     expect(JSON.stringify(events)).not.toContain(challenge);
   });
 
-  test('notes a session without a transaction as missing, so the callback is missing_transaction', async () => {
-    const req: Record<PropertyKey, unknown> = {};
+  test('notes a session without a transaction as missing where Passport runs, so the callback is missing_transaction', async () => {
+    const req: Record<PropertyKey, unknown> = { isAuthenticated: () => false };
     keepTransactionOnAssign(req);
     req.session = { cookie: {}, passport: { user: 'x' } };
     const session = sessionFacts(req, 'callback', 302, undefined)!;
     expect(session.transactionFound).toBe(false);
     const { events } = await observe([facts({ transactionFound: session.transactionFound })]);
     expect(events[0]).toMatchObject({ type: 'authn.login.failure', reason: 'missing_transaction' });
+  });
+
+  test('claims nothing of a session store alone that holds no transaction: a hand-made RP may keep its own elsewhere', () => {
+    const req: Record<PropertyKey, unknown> = {};
+    keepTransactionOnAssign(req);
+    req.session = { login: { verifier: 'v', nonce: 'n' } }; // its own shape, not openid-client's
+    expect(sessionFacts(req, 'callback', 302, undefined)).toMatchObject({
+      session: 'store',
+      transactionFound: undefined,
+      flowKey: undefined,
+    });
+  });
+
+  test('keeps a transaction found once: a placeholder session before the loaded one (@fastify/session), and the one regenerated after', () => {
+    const req: Record<PropertyKey, unknown> = { session: null, isAuthenticated: () => true };
+    keepTransactionOnAssign(req);
+    req.session = {}; // @fastify/session's first assignment, before its store answers
+    expect((req[TRANSACTION_KEY] as KeptTransaction).found).toBe(false);
+    req.session = { 'op.example': { code_verifier: verifier } };
+    req.session = { passport: 'alice' };
+    expect(req[TRANSACTION_KEY]).toEqual({ found: true, flow: challenge });
+    // A session a plugin assigned before the watch began is looked at at once.
+    const early: Record<PropertyKey, unknown> = { session: { x: { code_verifier: verifier } } };
+    keepTransactionOnAssign(early);
+    expect(early[TRANSACTION_KEY]).toEqual({ found: true, flow: challenge });
+    expect(early.session).toEqual({ x: { code_verifier: verifier } });
+  });
+
+  test("reads koa-session's inherited getter only when the app does, and passes assignments through", () => {
+    // koa-session defines `session` on app.context; with an external store its middleware loads
+    // the session, and a read before that would make an empty one: authtrail never reads first.
+    let loaded: Record<string, unknown> | null = null;
+    let reads = 0;
+    const context = {};
+    Object.defineProperty(context, 'session', {
+      get() {
+        reads++;
+        return loaded ?? {};
+      },
+      set(value: Record<string, unknown> | null) {
+        loaded = value;
+      },
+    });
+    const ctx = Object.create(context) as Record<PropertyKey, unknown>;
+    keepTransactionOnAssign(ctx);
+    expect(reads).toBe(0);
+    expect(ctx[TRANSACTION_KEY]).toBeUndefined();
+    expect(ctx.session).toEqual({}); // an app reading too early sees what it would have seen
+    loaded = { 'op.example': { code_verifier: verifier } }; // the store answered
+    const session = ctx.session as Record<string, unknown>;
+    delete session['op.example']; // openid-client's strategy consumes it
+    expect(ctx[TRANSACTION_KEY]).toEqual({ found: true, flow: challenge });
+    ctx.session = null; // the app signs out: koa-session's setter gets it
+    expect(loaded).toBeNull();
+    expect(reads).toBe(2);
   });
 });

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createAuditor, memorySink, type AuditEvent } from '@authtrail/core';
 import type { RequestFacts } from '@authtrail/core';
 // resolveOptions is internal: tested from source, with the error class of the same source.
-import { AuthtrailError } from '../src/errors.js';
+import { AuthtrailError } from '@authtrail/schema';
 import { resolveOptions } from '../src/options.js';
 
 const KEY = 'sign-in-unit-test-fingerprint-key-8c2d';

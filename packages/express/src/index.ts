@@ -2,7 +2,7 @@ import {
   attachAdapter,
   clientIp,
   mountedRoute,
-  sessionFacts,
+  observeRequest,
   since,
   watchRpRoute,
   whenAdmitted,
@@ -53,8 +53,7 @@ function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
     res.on('close', () => {
       const decorated = req as unknown as DecoratedRequest;
       const auth = decorated.auth;
-      const session = sessionFacts(req, kind, res.statusCode, decorated.user);
-      handle.observe({
+      observeRequest(handle, req, kind, decorated.user, {
         startTime,
         durationMs: since(t0),
         method: req.method,
@@ -67,13 +66,8 @@ function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
         ip: clientIp(req.app?.get('trust proxy'), req),
         body: kind === undefined ? undefined : req.body,
         error: decorated[ERROR_KEY],
-        user: session?.user,
-        idTokenClaims: session?.idTokenClaims,
         tokenClaims: auth?.payload,
         tokenHeader: auth?.header,
-        transactionFound: session?.transactionFound,
-        flowKey: session?.flowKey,
-        session: session?.session,
         request: req,
       });
     });

@@ -1,8 +1,11 @@
 import {
   arrival,
   attachAdapter,
+  markRoute,
+  observeRequest,
   plainClaims,
   since,
+  watchRpRoute,
   whenAdmitted,
   STATE_KEY,
 } from '@authtrail/core';
@@ -21,7 +24,7 @@ declare module 'fastify' {
 }
 
 // authtrail's state, in one object under one request decorator (Fastify copies each non-function
-// decorator onto every new request, even of routes authtrail never sees); `user`: @fastify/jwt's.
+// decorator onto every new request); `user`: @fastify/jwt's claims, or @fastify/passport's user.
 type DecoratedRequest = { [STATE_KEY]: RequestState<FastifyReply> | null; user?: unknown };
 const decorated = (request: FastifyRequest) => request as unknown as DecoratedRequest;
 
@@ -33,22 +36,15 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
   app.decorateRequest(STATE_KEY, null);
   // Routes added after this plugin carry their template to the request for free (routeOptions
   // builds an object per call); for earlier ones the request's routeOptions getter is the fallback.
-  app.addHook('onRoute', (route) => {
-    const url = route.url;
-    const mark = (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
-      const state = decorated(request)[STATE_KEY];
-      if (state !== null) state.route = url;
-      done();
-    };
-    route.onRequest = route.onRequest ? [mark].concat(route.onRequest) : mark;
-  });
+  app.addHook('onRoute', markRoute);
 
   function observe(request: FastifyRequest, reply: FastifyReply | undefined, aborted: boolean) {
     const r = decorated(request);
-    const state = (r[STATE_KEY] ??= arrival(reply)); // none: an onRequest hook before ours answered
+    // None: an onRequest hook before ours answered.
+    const state = (r[STATE_KEY] ??= arrival(reply, auditor.routeKind(request.url)));
     if (state.observed) return; // an aborted request whose response finished later
     state.observed = true;
-    auditor.observe({
+    observeRequest(auditor, request, state.kind, r.user, {
       startTime: state.startTime,
       durationMs: since(state.t0),
       method: request.method,
@@ -61,7 +57,7 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
       // through writeHead() only, where raw.getHeader() does not see them.
       response: reply,
       ip: request.ip, // Fastify's getter reads the socket unless trustProxy is set
-      body: auditor.routeKind(request.url) === undefined ? undefined : request.body,
+      body: state.kind === undefined ? undefined : request.body,
       error: state.error ?? undefined,
       tokenClaims: plainClaims(r.user),
       request, // for the `user` option
@@ -69,7 +65,9 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
   }
 
   app.addHook('onRequest', (request, reply, done) => {
-    decorated(request)[STATE_KEY] = arrival(reply);
+    const kind = auditor.routeKind(request.url);
+    watchRpRoute(request, kind); // logouts clear the session, callbacks consume the transaction
+    decorated(request)[STATE_KEY] = arrival(reply, kind);
     whenAdmitted(auditor, done);
   });
   app.addHook('onError', (request, _reply, error, done) => {

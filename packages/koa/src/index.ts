@@ -2,8 +2,9 @@ import {
   attachAdapter,
   clientIp,
   noteProviderErrors,
-  sessionFacts,
+  observeRequest,
   since,
+  watchRpRoute,
   ERROR_KEY,
   type AdapterOptions,
   type AuditRecorder,
@@ -47,13 +48,14 @@ export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
     const t0 = performance.now();
     const decorated = ctx as unknown as DecoratedContext;
     ctx.audit = new Recorder(ctx); // one small object: context is read only when the app records
+    const kind = auditor.routeKind(ctx.originalUrl); // a provider's sign-in form too
+    // Logouts clear koa-passport's ctx.state.user, callbacks consume the session's transaction.
+    if (!provider) watchRpRoute(ctx, kind, decorated.state);
     // Registered before next(): Koa writes the response after the middleware chain unwinds.
     ctx.res.on('close', () => {
-      const kind = auditor.routeKind(ctx.originalUrl); // a provider's sign-in form too
       const user = decorated.state.user;
       // ctx.state.user: koa-passport's session user on the RP's routes, koa-jwt's claims elsewhere.
-      const session = provider ? undefined : sessionFacts(ctx, kind, ctx.res.statusCode, user);
-      auditor.observe({
+      observeRequest(auditor, provider ? undefined : ctx, kind, user, {
         startTime,
         durationMs: since(t0),
         method: ctx.method,
@@ -70,8 +72,6 @@ export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
         body: kind === undefined ? undefined : decorated.request.body,
         error: decorated[ERROR_KEY],
         tokenClaims: user !== null && typeof user === 'object' ? (user as Claims) : undefined,
-        user: session?.user,
-        session: session?.session,
         request: ctx,
         oidc: provider ? decorated.oidc : undefined,
         responseBody: provider ? ctx.body : undefined,
@@ -80,6 +80,9 @@ export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
     // whenAdmitted() without a callback: overflow 'block' with a full queue waits here for room.
     const wait = auditor.admit();
     if (wait) await wait;
+    // The provider is this Koa app (oidc-provider >= 8): listened to before next(), even its first
+    // request's errors are seen. ctx.oidc.provider, below, serves where it is not.
+    if (provider) noteProviderErrors(ctx.app);
     try {
       await next();
     } catch (err) {

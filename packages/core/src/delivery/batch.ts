@@ -1,5 +1,5 @@
-import { formatEvent, prettyLine } from '../formats/index.js';
-import type { AuditEvent, Batch, LineFormat } from '../types.js';
+import { formatEvent, prettyLine, type AuditEvent, type LineFormat } from '@authtrail/schema';
+import type { Batch } from '../types.js';
 import { serialize } from './line.js';
 
 /**

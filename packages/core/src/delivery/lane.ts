@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AuditEvent, Sink, SinkStats } from '../types.js';
-import { Reasons } from '../taxonomy.js';
+import { Reasons, type AuditEvent } from '@authtrail/schema';
+import type { Sink, SinkStats } from '../types.js';
 import { within } from '../internal/deadline.js';
 import { createBatch } from './batch.js';
 import { Quarantine, SpillFile } from './spill.js';

@@ -1,4 +1,4 @@
-import type { AuditEvent } from '../types.js';
+import type { AuditEvent } from '@authtrail/schema';
 
 // Every piece added to a line is one more step when the batch is joined, and every JSON.stringify
 // call has a fixed cost: so the line is made of few, large pieces. Frozen parts are shared by many

@@ -1,6 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
+import type { AuditEvent } from '@authtrail/schema';
 import type { HashChain } from '../integrity/chain.js';
-import type { AuditEvent, AuditorStats, Sink, SinkStats } from '../types.js';
+import type { AuditorStats, Sink, SinkStats } from '../types.js';
 import { within } from '../internal/deadline.js';
 import { Lane, SPILL_MARGIN_MS, zeroStats, type LaneOptions, type LaneReports } from './lane.js';
 import { serialize } from './line.js';

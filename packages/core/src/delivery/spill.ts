@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, statSync, readFileSync, writeSync } from 'node:fs';
 import { appendFile, open, rename, truncate, unlink, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import type { AuditEvent } from '../types.js';
+import type { AuditEvent } from '@authtrail/schema';
 import { FILE_MODE } from './spill-slot.js';
 
 /**

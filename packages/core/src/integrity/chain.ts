@@ -1,5 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import type { AuditEvent, ChainLink, ChainRun } from '../types.js';
+import type { AuditEvent, ChainLink, ChainRun } from '@authtrail/schema';
 import type { RunHead } from './chain-state.js';
 import { epochSeal } from './sealing.js';
 

@@ -11,7 +11,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { AuthtrailError } from '../errors.js';
+import { AuthtrailError } from '@authtrail/schema';
 import { processAlive } from '../internal/pid-lock.js';
 
 /**

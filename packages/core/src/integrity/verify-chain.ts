@@ -1,7 +1,6 @@
+import { EventTypes, type AuditEvent, type ChainRun } from '@authtrail/schema';
 import { serialize } from '../delivery/line.js';
 import { newEvent } from '../event.js';
-import { EventTypes } from '../taxonomy.js';
-import type { AuditEvent, ChainRun } from '../types.js';
 import { chainHash, chainKeyId, type ChainKey } from './chain.js';
 import { SeedKeys, epochSeal, type SealingSeed } from './sealing.js';
 

@@ -1,5 +1,5 @@
+import type { EventFormat } from '@authtrail/schema';
 import { invalidOptions, shapeOf } from '../errors.js';
-import type { EventFormat } from '../types.js';
 import type { OptionCheck } from './option-check.js';
 
 export { checkOptions, type OptionCheck } from './option-check.js';

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { AuthtrailError } from '../errors.js';
-import type { Batch, EventFormat } from '../types.js';
+import { AuthtrailError, type EventFormat } from '@authtrail/schema';
+import type { Batch } from '../types.js';
 import type { HttpTarget } from './http-options.js';
 
 const gzip = promisify(gzipCallback);

@@ -1,6 +1,17 @@
-import { invalidOptions, shapeOf, type OptionIssue } from '../errors.js';
-import { EVENT_FORMATS, isEventFormat } from '../formats/index.js';
-import type { EventFormat } from '../types.js';
+import {
+  EVENT_FORMATS,
+  isEventFormat,
+  type EventFormat,
+  type LineFormat,
+  type OptionIssue,
+} from '@authtrail/schema';
+import { invalidOptions, shapeOf } from '../errors.js';
+
+/**
+ * What the sinks for people take (`stdoutSink`, `memorySink`): the JSON formats and `pretty`, one
+ * readable line per event for development. Sinks whose output a machine reads reject `pretty`.
+ */
+export const LINE_FORMATS = [...EVENT_FORMATS, 'pretty'] as const satisfies readonly LineFormat[];
 
 /**
  * The options of one factory call, and every problem found in them so far. Problems are collected,

@@ -1,6 +1,6 @@
+import type { AuditEvent } from '@authtrail/schema';
 import type { ResolvedOptions } from '../options.js';
 import { clean, cleanList, keyedHash } from '../redact.js';
-import type { AuditEvent } from '../types.js';
 
 /** Who an event is about, as claims or a manual event name them. */
 export interface UserFacts {

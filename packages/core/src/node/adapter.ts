@@ -1,7 +1,7 @@
 import { createAuditor, type AdapterHandle, type Auditor } from '../auditor.js';
 import type { AuthtrailOptions } from '../options.js';
 import type { Claims } from '../types.js';
-import { ADAPTER_KEY } from './symbols.js';
+import { ADAPTER_KEY, STATE_KEY } from './symbols.js';
 import { observeOidcRefresh } from '../integrations/express-openid-connect.js';
 
 /** Options of every adapter's factory: every core option, or an `auditor` to share one between apps. */
@@ -65,12 +65,17 @@ export interface RequestState<Reply = unknown> {
   reply: Reply | undefined;
   /** The route template, when the framework tells it before the response. */
   route: string | undefined;
+  /** Which relying-party route (or sign-in form) the request is on, as `routeKind()` tells. */
+  kind: string | undefined;
   /** Set once the request's event was built: an aborted request can finish later. */
   observed: boolean;
 }
 
-/** A request's state as it arrives. */
-export function arrival<Reply>(reply: Reply | undefined): RequestState<Reply> {
+/** A request's state as it arrives; `kind` as `AdapterHandle.routeKind()` tells. */
+export function arrival<Reply>(
+  reply: Reply | undefined,
+  kind: string | undefined = undefined,
+): RequestState<Reply> {
   const startTime = Date.now();
   return {
     startTime,
@@ -78,6 +83,7 @@ export function arrival<Reply>(reply: Reply | undefined): RequestState<Reply> {
     error: undefined,
     reply,
     route: undefined,
+    kind,
     observed: false,
   };
 }
@@ -87,4 +93,21 @@ export function plainClaims(value: unknown): Claims | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const proto = Object.getPrototypeOf(value) as unknown;
   return proto === Object.prototype || proto === null ? (value as Claims) : undefined;
+}
+
+/**
+ * For frameworks that tell a route's template when the route is added (Fastify's `onRoute`): puts
+ * a request hook first on the route that notes the template on the request's state, so that no
+ * request looks it up.
+ */
+export function markRoute(route: { url: string; onRequest?: unknown }): void {
+  type Hook = (request: object, reply: unknown, done: () => void) => void;
+  const template = route.url;
+  const mark: Hook = (request, _reply, done) => {
+    const state = (request as { [STATE_KEY]?: RequestState | null })[STATE_KEY];
+    if (state !== null && state !== undefined) state.route = template;
+    done();
+  };
+  const hooks = route.onRequest as Hook | Hook[] | undefined | null;
+  route.onRequest = hooks === undefined || hooks === null ? mark : [mark].concat(hooks);
 }

@@ -1,6 +1,7 @@
 export {
   arrival,
   attachAdapter,
+  markRoute,
   plainClaims,
   since,
   whenAdmitted,
@@ -14,6 +15,7 @@ export { auditRefresh, type RefreshStart } from './refresh.js';
 export {
   keepTransactionOnAssign,
   keepUserOnAssign,
+  observeRequest,
   sessionFacts,
   watchRpRoute,
   type KeptTransaction,

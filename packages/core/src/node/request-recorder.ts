@@ -1,5 +1,6 @@
+import type { AuditEvent, ManualEvent } from '@authtrail/schema';
 import type { RequestView } from '../observe/common.js';
-import type { AuditEvent, AuditRecorder, HeaderBag, ManualEvent } from '../types.js';
+import type { AuditRecorder, HeaderBag } from '../types.js';
 import { mountedRoute } from './route.js';
 import { REFRESH_KEY, STATE_KEY } from './symbols.js';
 

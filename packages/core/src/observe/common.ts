@@ -1,9 +1,9 @@
+import { Reasons as R, type AuditEvent, type Reason } from '@authtrail/schema';
 import { newEvent } from '../event.js';
 import { readTransaction } from '../integrations/express-openid-connect.js';
 import type { ResolvedOptions } from '../options.js';
 import { clean, cleanList, keyedHash, redactPath, redactQuery } from '../redact.js';
-import { Reasons as R, type Reason } from '../taxonomy.js';
-import type { AuditEvent, HeaderBag, RequestFacts } from '../types.js';
+import type { HeaderBag, RequestFacts } from '../types.js';
 
 /** Where the event builder hands each event it built: at once, or once a verification settled. */
 export type Emit = (event: AuditEvent) => void;
@@ -106,6 +106,29 @@ export const ENDPOINT_REASONS: ReadonlySet<string> = new Set<Reason>([
   R.UNAUTHORIZED_CLIENT,
   R.UNSUPPORTED_GRANT_TYPE,
   R.UNSUPPORTED_TOKEN_TYPE,
+]);
+
+// The OAuth errors of the authorization endpoint that are their own reason, whether the provider
+// redirected with them, posted them (form_post) or rendered them on its own error page.
+// `access_denied` is not here: it is `user_denied`, as at the consent prompt.
+export const AUTHORIZE_REASONS: ReadonlySet<string> = new Set<Reason>([
+  R.INVALID_CLIENT,
+  R.INVALID_REQUEST,
+  R.INVALID_SCOPE,
+  R.INVALID_TARGET,
+  R.UNAUTHORIZED_CLIENT,
+  R.UNSUPPORTED_RESPONSE_TYPE,
+  R.UNSUPPORTED_RESPONSE_MODE,
+  R.INVALID_REDIRECT_URI,
+  R.INVALID_CLIENT_METADATA,
+  R.INVALID_REQUEST_OBJECT,
+  R.INVALID_REQUEST_URI,
+  R.TEMPORARILY_UNAVAILABLE,
+  R.SERVER_ERROR,
+  R.LOGIN_REQUIRED,
+  R.CONSENT_REQUIRED,
+  R.INTERACTION_REQUIRED,
+  R.ACCOUNT_SELECTION_REQUIRED,
 ]);
 
 /** A request as a route handler sees it, before the response: what `req.audit` reads. */

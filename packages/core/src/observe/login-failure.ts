@@ -1,4 +1,4 @@
-import { Reasons, type Reason } from '../taxonomy.js';
+import { Reasons, type Reason } from '@authtrail/schema';
 import { oauthErrorCode } from './common.js';
 
 /**

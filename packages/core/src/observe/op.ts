@@ -1,11 +1,23 @@
+import {
+  EventTypes as T,
+  Reasons as R,
+  type AuditEvent,
+  type Reason,
+  type TokenInfo,
+} from '@authtrail/schema';
 import { pathOf } from '../classify.js';
 import type { ResolvedOptions } from '../options.js';
-import { EventTypes as T, Reasons as R, type Reason } from '../taxonomy.js';
 import { clean, cleanList } from '../redact.js';
 import { basicUserName } from '../internal/basic-auth.js';
 import { auditUser } from '../internal/user.js';
-import type { AuditEvent, RequestFacts, TokenInfo } from '../types.js';
-import { ENDPOINT_REASONS, oauthErrorCode, requestEvent, type Emit } from './common.js';
+import type { RequestFacts } from '../types.js';
+import {
+  AUTHORIZE_REASONS,
+  ENDPOINT_REASONS,
+  oauthErrorCode,
+  requestEvent,
+  type Emit,
+} from './common.js';
 import type { TokenMemory } from './token-memory.js';
 
 /** What core reads of oidc-provider's `ctx.oidc`. Everything is optional: it is read defensively. */
@@ -170,7 +182,13 @@ export function createOpEvents(
         }
         add(T.AUTHORIZE_FAILURE, (e) => {
           e.reason =
-            f.status >= 500 ? R.SERVER_ERROR : code === 'access_denied' ? R.USER_DENIED : R.UNKNOWN;
+            f.status >= 500
+              ? R.SERVER_ERROR
+              : code === 'access_denied'
+                ? R.USER_DENIED
+                : code !== undefined && AUTHORIZE_REASONS.has(code)
+                  ? (code as Reason)
+                  : R.UNKNOWN;
           if (code !== undefined) e.error = { code };
           e.user = user(account);
           e.flow = flow;

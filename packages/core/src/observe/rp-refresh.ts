@@ -1,10 +1,16 @@
+import {
+  EventTypes as T,
+  Reasons as R,
+  type AuditEvent,
+  type Reason,
+  type TokenInfo,
+} from '@authtrail/schema';
 import { newEvent } from '../event.js';
 import type { ResolvedOptions } from '../options.js';
 import { clean } from '../redact.js';
 import { ENDPOINT_REASONS, oauthErrorCode, requestContext } from './common.js';
-import { EventTypes as T, Reasons as R, type Reason } from '../taxonomy.js';
 import { auditUser } from '../internal/user.js';
-import type { AuditEvent, RefreshFacts, TokenInfo } from '../types.js';
+import type { RefreshFacts } from '../types.js';
 
 /**
  * Builds the `oauth.token_refresh.*` event of a relying party's own refresh, the counterpart of

@@ -1,10 +1,10 @@
+import { EventTypes as T, Reasons as R, type AuditEvent, type Reason } from '@authtrail/schema';
 import type { RouteKind } from '../classify.js';
 import { readTransaction } from '../integrations/express-openid-connect.js';
 import { auditUser } from '../internal/user.js';
 import type { ResolvedOptions } from '../options.js';
 import { clean, cleanList } from '../redact.js';
-import { EventTypes as T, Reasons as R, type Reason } from '../taxonomy.js';
-import type { AuditEvent, Claims, RequestFacts } from '../types.js';
+import type { Claims, RequestFacts } from '../types.js';
 import { clientOf, header, oauthErrorCode, requestEvent } from './common.js';
 import { loginFailure } from './login-failure.js';
 

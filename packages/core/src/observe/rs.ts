@@ -1,11 +1,11 @@
+import { EventTypes as T, Reasons as R, type AuditEvent, type Reason } from '@authtrail/schema';
 import { TokenCache } from '../internal/bounded-cache.js';
 import { auditUser } from '../internal/user.js';
 import type { ResolvedOptions } from '../options.js';
 import { clean, cleanList } from '../redact.js';
-import { EventTypes as T, Reasons as R, type Reason } from '../taxonomy.js';
 import { inspectToken, numericDate, type TokenShape } from '../token/inspect.js';
 import { createVerifier, type Verification } from '../token/verify.js';
-import type { AuditEvent, Claims, RequestFacts } from '../types.js';
+import type { Claims, RequestFacts } from '../types.js';
 import { clientOf, requestEvent, type Emit } from './common.js';
 
 /**

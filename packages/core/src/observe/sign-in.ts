@@ -1,9 +1,9 @@
+import { EventTypes as T, Reasons as R, type AuditEvent } from '@authtrail/schema';
 import { BoundedCache } from '../internal/bounded-cache.js';
 import { auditUser } from '../internal/user.js';
 import type { ResolvedOptions } from '../options.js';
 import { clean, keyedHash } from '../redact.js';
-import { EventTypes as T, Reasons as R } from '../taxonomy.js';
-import type { AuditEvent, RequestFacts } from '../types.js';
+import type { RequestFacts } from '../types.js';
 import { requestEvent, type Emit } from './common.js';
 import { startsWith, type ResolvedSignIn } from './sign-in-route.js';
 

@@ -1,4 +1,4 @@
-import { formatEvent, type EventFormat, type FormattedEvent } from '../formats/index.js';
+import { formatEvent, type EventFormat, type FormattedEvent } from '@authtrail/schema';
 import { checkOptions } from '../internal/option-check.js';
 import type { Sink } from '../types.js';
 

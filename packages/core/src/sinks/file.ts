@@ -1,11 +1,10 @@
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { EventTypes, type AuditEvent, type EventFormat } from '@authtrail/schema';
 import { createBatch } from '../delivery/batch.js';
 import { shapeOf } from '../errors.js';
-import type { EventFormat } from '../formats/index.js';
 import { checkOptions } from '../internal/option-check.js';
-import { EventTypes } from '../taxonomy.js';
-import type { AuditEvent, Batch, Sink, SinkHost } from '../types.js';
+import type { Batch, Sink, SinkHost } from '../types.js';
 
 /** Options of {@link fileSink}. */
 export interface FileSinkOptions {

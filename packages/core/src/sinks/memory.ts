@@ -1,6 +1,6 @@
-import { LINE_FORMATS, type LineFormat } from '../formats/index.js';
-import { checkOptions } from '../internal/option-check.js';
-import type { AuditEvent, Sink } from '../types.js';
+import type { AuditEvent, LineFormat } from '@authtrail/schema';
+import { LINE_FORMATS, checkOptions } from '../internal/option-check.js';
+import type { Sink } from '../types.js';
 
 /** A sink that keeps events in memory: for tests and for tools that inspect events in process. */
 export interface MemorySink extends Sink {

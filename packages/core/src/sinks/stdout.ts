@@ -1,6 +1,5 @@
-import { LINE_FORMATS, type LineFormat } from '../formats/index.js';
-import { checkOptions } from '../internal/option-check.js';
-import { prettyLine, wantsColor } from '../formats/pretty.js';
+import { prettyLine, type LineFormat } from '@authtrail/schema';
+import { LINE_FORMATS, checkOptions } from '../internal/option-check.js';
 import type { Batch, Sink } from '../types.js';
 
 /** Options of {@link stdoutSink}. */
@@ -77,4 +76,12 @@ function settled(stream: NodeJS.WritableStream, event: 'drain' | undefined): Pro
     if (event) stream.once(event, ok);
     else stream.write('', (error) => done(error ?? undefined));
   });
+}
+
+/**
+ * Whether a pretty sink colours its lines: only on a terminal, and never when `NO_COLOR` is set to
+ * a non-empty value (https://no-color.org).
+ */
+function wantsColor(stream: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): boolean {
+  return (stream as { isTTY?: boolean }).isTTY === true && !env.NO_COLOR;
 }

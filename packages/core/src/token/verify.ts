@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { Reasons as R, type Reason } from '../taxonomy.js';
+import { Reasons as R, type Reason } from '@authtrail/schema';
 import type { Claims } from '../types.js';
 import { DEFAULT_ALGORITHMS, type VerifyOptions } from './verify-options.js';
 

@@ -1,5 +1,5 @@
-import { invalidOptions, shapeOf } from '../errors.js';
-import type { AuditEvent, EventFormat, LineFormat } from '../types.js';
+import { AuthtrailError } from '../errors.js';
+import type { AuditEvent, EventFormat } from '../types.js';
 import { compact } from './compact.js';
 import { toEcs, type EcsDocument } from './ecs.js';
 import { toOcsf, type OcsfEvent } from './ocsf.js';
@@ -14,12 +14,6 @@ export type { EventFormat, LineFormat } from '../types.js';
  * what every sink takes.
  */
 export const EVENT_FORMATS = ['native', 'ecs', 'ocsf'] as const satisfies readonly EventFormat[];
-
-/**
- * What the sinks for people take (`stdoutSink`, `memorySink`): the JSON formats and `pretty`, one
- * readable line per event for development. Sinks whose output a machine reads reject `pretty`.
- */
-export const LINE_FORMATS = [...EVENT_FORMATS, 'pretty'] as const satisfies readonly LineFormat[];
 
 /** What {@link formatEvent} returns for each format. */
 export type FormattedEvent<F extends EventFormat = EventFormat> = {
@@ -50,20 +44,37 @@ export function formatEvent(event: AuditEvent, format: EventFormat): FormattedEv
     case 'ocsf':
       return toOcsf(event);
     default:
-      throw formatError(`formatEvent(event, format)`, format);
+      throw formatError(format);
   }
 }
 
-function formatError(
-  where: string,
-  value: unknown,
-  accepted: readonly LineFormat[] = EVENT_FORMATS,
-) {
-  return invalidOptions([
-    {
-      path: where,
-      received: shapeOf(value, accepted),
-      fix: `use one of ${accepted.map((f) => `'${f}'`).join(', ')}`,
-    },
-  ]);
+/**
+ * The error core's option checks throw for a wrong format (`ERR_AUTHTRAIL_INVALID_OPTIONS`, one
+ * problem), made here because this package imports nothing. What was received is described as
+ * core's `shapeOf` describes it (core's test pins the two together), except that a URL is only a
+ * string here: a mistyped word is shown, any other string only by its length, since a value passed
+ * by mistake can be a secret.
+ */
+function formatError(value: unknown): AuthtrailError {
+  const path = 'formatEvent(event, format)';
+  const fix = `use one of ${EVENT_FORMATS.map((f) => `'${f}'`).join(', ')}`;
+  const received = describe(value);
+  return new AuthtrailError(
+    'ERR_AUTHTRAIL_INVALID_OPTIONS',
+    `authtrail options have 1 problem:\n  - ${path}: received ${received}; ${fix}`,
+    [{ path, received, fix }],
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
+  if (Array.isArray(value)) return `an array of ${value.length} items`;
+  if (typeof value !== 'string')
+    return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+  if (value === '') return 'an empty string';
+  return /^[a-z][a-z-]{0,23}$/i.test(value)
+    ? JSON.stringify(value)
+    : `a string of ${value.length} characters`;
 }

@@ -74,14 +74,3 @@ export function inert(value: unknown): string {
       : `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }
-
-/**
- * Whether a pretty sink colours its lines: only on a terminal, and never when `NO_COLOR` is set to
- * a non-empty value (https://no-color.org).
- */
-export function wantsColor(
-  stream: NodeJS.WritableStream,
-  env: NodeJS.ProcessEnv = process.env,
-): boolean {
-  return (stream as { isTTY?: boolean }).isTTY === true && !env.NO_COLOR;
-}

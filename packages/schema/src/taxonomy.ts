@@ -82,6 +82,21 @@ export const Reasons = {
   UNAUTHORIZED_CLIENT: 'unauthorized_client',
   UNSUPPORTED_GRANT_TYPE: 'unsupported_grant_type',
   UNSUPPORTED_TOKEN_TYPE: 'unsupported_token_type',
+  // provider side: the authorization endpoint's own OAuth errors (RFC 6749 section 4.1.2.1, OAuth
+  // response modes, OIDC Core 3.1.2.6, RFC 9101 / 9126, RFC 7591); it shares the ones above.
+  // `access_denied` is `user_denied`.
+  UNSUPPORTED_RESPONSE_TYPE: 'unsupported_response_type',
+  UNSUPPORTED_RESPONSE_MODE: 'unsupported_response_mode',
+  INVALID_REDIRECT_URI: 'invalid_redirect_uri',
+  INVALID_CLIENT_METADATA: 'invalid_client_metadata',
+  INVALID_REQUEST_OBJECT: 'invalid_request_object',
+  INVALID_REQUEST_URI: 'invalid_request_uri',
+  TEMPORARILY_UNAVAILABLE: 'temporarily_unavailable',
+  // provider side: `prompt=none` could not be honoured (an expected answer to a silent sign-in check)
+  LOGIN_REQUIRED: 'login_required',
+  CONSENT_REQUIRED: 'consent_required',
+  INTERACTION_REQUIRED: 'interaction_required',
+  ACCOUNT_SELECTION_REQUIRED: 'account_selection_required',
   // anything else: the app failed in a way the response does not explain
   SERVER_ERROR: 'server_error',
   // delivery: a sink lost events (see `delivery.dropped`)
@@ -102,6 +117,7 @@ export function isEventType(type: unknown): type is string {
   return typeof type === 'string' && TYPE_PATTERN.test(type);
 }
 
+/** The outcome a type names: its last word (`authn.login.failure` -> `failure`). */
 export function outcomeOf(type: string): Outcome {
   return type.slice(type.lastIndexOf('.') + 1) as Outcome;
 }
