@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { DeliveryOptions } from './delivery/queue.js';
+import type { DeliveryOptions } from './delivery/options.js';
 import { shapeOf } from './errors.js';
 import { checkOptions, type OptionCheck } from './internal/option-check.js';
-import { chainKeyId, type ChainKey } from './integrity/chain.js';
+import { chainKeyId, type ChainKey } from './integrity/key.js';
 import { compileRoutes, type RouteKind, type RouteOptions } from './classify.js';
 import { compilePolicy, type PolicyCheck, type PolicyRule } from './policy.js';
 import { compileSignIn, type ResolvedSignIn, type SignInOptions } from './observe/sign-in-route.js';

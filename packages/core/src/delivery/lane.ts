@@ -5,20 +5,7 @@ import { within } from '../internal/deadline.js';
 import { createBatch } from './batch.js';
 import { Quarantine, SpillFile } from './spill.js';
 import { adoptOrphans, spillDir, takeSlot, type SpillSlot } from './spill-slot.js';
-
-/** What happens to an event that does not fit a sink's queue. */
-export type OverflowPolicy = 'drop' | 'spill' | 'block';
-
-export interface LaneOptions {
-  maxQueue: number;
-  maxBytes: number;
-  maxBatch: number;
-  overflow: OverflowPolicy;
-  /** Retries of a failed write before its events are dropped (`drop` only; the others never give up). */
-  retries: number;
-  minDelayMs: number;
-  maxDelayMs: number;
-}
+import type { LaneOptions } from './options.js';
 
 /** Where a lane spills: its directory, and the stem of its files' names (`<service>.<n>-<sink>`). */
 export interface SpillPlace {

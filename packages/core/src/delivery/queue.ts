@@ -3,7 +3,8 @@ import type { AuditEvent } from '@authtrail/schema';
 import type { HashChain } from '../integrity/chain.js';
 import type { AuditorStats, Sink, SinkStats } from '../types.js';
 import { within } from '../internal/deadline.js';
-import { Lane, SPILL_MARGIN_MS, zeroStats, type LaneOptions, type LaneReports } from './lane.js';
+import { Lane, SPILL_MARGIN_MS, zeroStats, type LaneReports } from './lane.js';
+import type { DeliveryOptions } from './options.js';
 import { serialize } from './line.js';
 
 /**
@@ -14,14 +15,6 @@ export const CLOSE_MARGIN_MS = 200;
 
 /** Published when a sink write fails: `{ sink, error, events }`. Subscribe to watch delivery. */
 export const sinkErrorChannel = channel('authtrail:sink-error');
-
-export interface DeliveryOptions extends LaneOptions {
-  maxWaitMs: number;
-  /** Directory of the spill files (`overflow: 'spill'`). */
-  spillDir: string | undefined;
-  /** How long `close()` keeps delivering before it gives up on a failing sink. */
-  closeTimeoutMs: number;
-}
 
 /**
  * Between the request path and the sinks. `push` never blocks and never throws: events are

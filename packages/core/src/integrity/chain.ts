@@ -2,6 +2,9 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { AuditEvent, ChainLink, ChainRun } from '@authtrail/schema';
 import type { RunHead } from './chain-state.js';
 import { epochSeal } from './sealing.js';
+import type { ChainKey } from './key.js';
+
+export { chainKeyId, type ChainKey } from './key.js';
 
 /**
  * JSON with the keys of every object sorted and undefined values left out: the exact bytes a chain
@@ -42,20 +45,6 @@ export function chainHash(key: Buffer, event: Readonly<AuditEvent>): string {
   return createHmac('sha256', key)
     .update(canonicalJson({ ...event, chain: link }))
     .digest('base64url');
-}
-
-/**
- * The id of a chain key that was given without one: a keyed hash of a constant, so it names the key
- * without revealing anything of it (48 bits, base64url).
- */
-export function chainKeyId(key: Buffer): string {
-  return createHmac('sha256', key).update('authtrail chain key id').digest('base64url').slice(0, 8);
-}
-
-/** A chain key and its id (`chain.kid` of the events it signs). */
-export interface ChainKey {
-  readonly id: string;
-  readonly key: Buffer;
 }
 
 /**
