@@ -4,13 +4,9 @@
 // oauth.authorize.failure whose error.code is the OAuth error the client was told, whose reason is
 // that error, naming the client that tried; no state, nonce, code_challenge, redirect_uri query or
 // cookie may reach the audit bytes.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { AuditEvent } from '@authtrail/core';
+import { startRpProcess, type RpProcess } from './support/rp-process';
 import { Browser, parseForms } from '@authtrail/testbed/browser.cjs';
 
 const FINGERPRINT_KEY = 'authorize-errors-fingerprint-key-6e1d0c9b8a7f';
@@ -26,73 +22,17 @@ const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url');
 // A redirect_uri may carry a query with a secret in it: it must not reach the log either.
 const REDIRECT_SECRET = 'redirect-query-canary-7c1e9a3f5b2d';
 
-interface Op {
-  issuer: string;
-  rpUrl: string;
-  text(): Promise<string>;
-  events(): Promise<AuditEvent[]>;
-  stop(): Promise<void>;
+function startOp(): Promise<RpProcess> {
+  return startRpProcess('authorize-errors-server.mjs', {
+    CONFIG: JSON.stringify({
+      CLIENTS,
+      FINGERPRINT_KEY,
+      COOKIE_SECRET: 'authorize-errors-cookie-secret-4f8b2e6a1c9d',
+    }),
+  });
 }
 
-async function startOp(): Promise<Op> {
-  const dir = mkdtempSync(join(tmpdir(), 'authtrail-authorize-'));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [join(__dirname, 'support/authorize-errors-server.mjs')],
-    {
-      env: {
-        ...process.env,
-        AUDIT_FILE: join(dir, 'audit.jsonl'),
-        CONFIG: JSON.stringify({
-          CLIENTS,
-          FINGERPRINT_KEY,
-          COOKIE_SECRET: 'authorize-errors-cookie-secret-4f8b2e6a1c9d',
-        }),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const ready = await new Promise<{ issuer: string; rpUrl: string; control: string }>(
-    (resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`provider did not start:\n${stderr}`)),
-        20_000,
-      );
-      child.once('exit', (code) => reject(new Error(`provider exited with ${code}:\n${stderr}`)));
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        // oidc-provider and express-openid-connect write their own notices too.
-        if (!line.startsWith('{')) return;
-        const msg = JSON.parse(line) as {
-          ready?: { issuer: string; rpUrl: string; control: string };
-        };
-        if (msg.ready) {
-          clearTimeout(timer);
-          resolve(msg.ready);
-        }
-      });
-    },
-  );
-  const text = async () => (await fetch(`${ready.control}/events`)).text();
-  return {
-    issuer: ready.issuer,
-    rpUrl: ready.rpUrl,
-    text,
-    events: async () =>
-      (await text())
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as AuditEvent),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-let op: Op;
+let op: RpProcess;
 beforeAll(async () => {
   op = await startOp();
 });

@@ -1,13 +1,9 @@
 // The provider's own sign-in form: a Koa app with its login and consent pages in front of a real
 // node-oidc-provider, one auditor on both (`signIn: { routes: 'POST /interaction/:uid/login' }`).
 // A scripted browser signs in with wrong and right passwords; the audit file is read back.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { AuditEvent } from '@authtrail/core';
+import { startRpProcess, type RpProcess } from './support/rp-process';
 import { Browser } from '@authtrail/testbed/browser.cjs';
 
 const FINGERPRINT_KEY = 'op-sign-in-test-fingerprint-key-3c9d1e7f5a2b';
@@ -20,60 +16,13 @@ const CLIENT = {
 // Wrong passwords are secrets too: often a real password with a typo, or another site's.
 const WRONG = ['rabbit-hole-canary-81f4', 'mallory-guess-canary-77aa', 'second-try-canary-19bc'];
 
-interface Op {
-  issuer: string;
-  events(): Promise<AuditEvent[]>;
-  text(): Promise<string>;
-  stop(): Promise<void>;
-}
-
-async function startOp(env: Record<string, string> = {}): Promise<Op> {
-  const dir = mkdtempSync(join(tmpdir(), 'authtrail-sign-in-'));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [join(__dirname, 'support/op-sign-in-server.mjs')],
-    {
-      env: {
-        ...process.env,
-        ...env,
-        AUDIT_FILE: join(dir, 'audit.jsonl'),
-        FINGERPRINT_KEY,
-        USERS: JSON.stringify(USERS),
-        CLIENT: JSON.stringify(CLIENT),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const ready = await new Promise<{ issuer: string; control: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`provider did not start:\n${stderr}`)), 20_000);
-    child.once('exit', (code) => reject(new Error(`provider exited with ${code}:\n${stderr}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      // oidc-provider writes its own notices (its in-memory adapter's) to stdout too.
-      if (!line.startsWith('{')) return;
-      const msg = JSON.parse(line) as { ready?: { issuer: string; control: string } };
-      if (msg.ready) {
-        clearTimeout(timer);
-        resolve(msg.ready);
-      }
-    });
+function startOp(env: Record<string, string> = {}): Promise<RpProcess> {
+  return startRpProcess('op-sign-in-server.mjs', {
+    ...env,
+    FINGERPRINT_KEY,
+    USERS: JSON.stringify(USERS),
+    CLIENT: JSON.stringify(CLIENT),
   });
-  const text = async () => (await fetch(`${ready.control}/events`)).text();
-  return {
-    issuer: ready.issuer,
-    text,
-    events: async () =>
-      (await text())
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as AuditEvent),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
 }
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -88,7 +37,7 @@ const hash = (value: string) =>
     .toString('base64url');
 
 /** Opens an authorization request (PKCE, nonce) and answers with the sign-in page. */
-async function authorize(op: Op, browser: Browser) {
+async function authorize(op: RpProcess, browser: Browser) {
   const verifier = randomBytes(32).toString('base64url');
   const nonce = randomBytes(16).toString('base64url');
   const url = new URL(`${op.issuer}/auth`);
@@ -125,7 +74,7 @@ async function followToClient(
   return new URL(response.location!).searchParams.get('code')!;
 }
 
-let op: Op;
+let op: RpProcess;
 beforeAll(async () => {
   op = await startOp();
 });

@@ -5,7 +5,6 @@
 // GET <control>/events flushes both auditors and answers with the audit file; GET
 // <control>/secrets lists what only this process saw (PKCE verifiers, nonces, tokens).
 import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
 import Koa from 'koa';
 import Router from '@koa/router';
 import session from 'koa-session';
@@ -14,11 +13,9 @@ import { createAuditor, fileSink } from '@authtrail/core';
 import { authtrail } from '@authtrail/koa';
 import { startProvider } from '@authtrail/testbed/stack.mjs';
 import accounts from '@authtrail/testbed/accounts.cjs';
+import { listen, serveControl, urlOf } from './rp-control.mjs';
 
 const { AUDIT_FINGERPRINT_KEY, RP_CLIENT, RP_COOKIE_SECRET } = accounts;
-const listen = (server) =>
-  new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-const urlOf = (server) => `http://127.0.0.1:${server.address().port}`;
 
 const file = process.env.AUDIT_FILE;
 const secrets = new Set([RP_CLIENT.secret, RP_COOKIE_SECRET, AUDIT_FINGERPRINT_KEY]);
@@ -89,20 +86,11 @@ app.use(router.routes());
 app.on('error', () => {}); // Koa's default logs every error: the tests provoke them on purpose
 rpServer.on('request', app.callback());
 
-const control = await listen(
-  createServer(async (req, res) => {
-    if (req.url === '/secrets') return res.end(JSON.stringify([...secrets]));
-    if (req.url !== '/events') return res.writeHead(404).end();
-    await Promise.all([auditor.flush(), op.auditor.flush()]);
-    res.end(await readFile(file, 'utf8').catch(() => ''));
-  }),
-);
-process.stdout.write(
-  JSON.stringify({ ready: { rpUrl, issuer: op.issuer, control: urlOf(control) } }) + '\n',
-);
-process.on('SIGTERM', async () => {
-  rpServer.closeAllConnections();
-  control.closeAllConnections();
-  await Promise.all([auditor.close(), op.close()]);
-  process.exit(0);
+await serveControl({
+  rpServer,
+  rpUrl,
+  op,
+  auditor,
+  file,
+  extra: { '/secrets': () => [...secrets] },
 });

@@ -11,17 +11,14 @@
 // with the audit file; GET <control>/secrets lists what only this process saw (PKCE verifiers,
 // session ids, tokens), for the secret canary.
 import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
 import * as oc from 'openid-client';
 import { Strategy } from 'openid-client/passport';
 import { createAuditor, fileSink } from '@authtrail/core';
 import { startProvider } from '@authtrail/testbed/stack.mjs';
 import accounts from '@authtrail/testbed/accounts.cjs';
+import { listen, serveControl, urlOf } from './rp-control.mjs';
 
 const { AUDIT_FINGERPRINT_KEY, RP_CLIENT, RP_COOKIE_SECRET } = accounts;
-const listen = (server) =>
-  new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-const urlOf = (server) => `http://127.0.0.1:${server.address().port}`;
 
 const framework = process.env.FRAMEWORK ?? 'express';
 const file = process.env.AUDIT_FILE;
@@ -197,20 +194,11 @@ const apps = {
 };
 await apps[framework]();
 
-const control = await listen(
-  createServer(async (req, res) => {
-    if (req.url === '/secrets') return res.end(JSON.stringify([...secrets]));
-    if (req.url !== '/events') return res.writeHead(404).end();
-    await Promise.all([auditor.flush(), op.auditor.flush()]);
-    res.end(await readFile(file, 'utf8').catch(() => ''));
-  }),
-);
-process.stdout.write(
-  JSON.stringify({ ready: { rpUrl, issuer: op.issuer, control: urlOf(control) } }) + '\n',
-);
-process.on('SIGTERM', async () => {
-  rpServer.closeAllConnections();
-  control.closeAllConnections();
-  await Promise.all([auditor.close(), op.close()]);
-  process.exit(0);
+await serveControl({
+  rpServer,
+  rpUrl,
+  op,
+  auditor,
+  file,
+  extra: { '/secrets': () => [...secrets] },
 });

@@ -6,17 +6,14 @@
 // The first stdout line is { ready: { rpUrl, issuer, control } }. Control: GET /events flushes both
 // auditors and answers with the audit file's raw bytes; GET /tokens lists every token the RP held.
 import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import express from 'express';
 import { createAuditor, fileSink } from '@authtrail/core';
 import { authtrail } from '@authtrail/express';
 import accounts from '@authtrail/testbed/accounts.cjs';
+import { listen, serveControl, urlOf } from './rp-control.mjs';
 
 const { AUDIT_FINGERPRINT_KEY, RP_CLIENT, RP_COOKIE_SECRET } = accounts;
-const listen = (server) =>
-  new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-const urlOf = (server) => `http://127.0.0.1:${server.address().port}`;
 
 const file = process.env.AUDIT_FILE;
 const rpServer = await listen(createServer());
@@ -86,20 +83,4 @@ app.use((err, _req, res, next) => {
 });
 rpServer.on('request', app);
 
-const control = await listen(
-  createServer(async (req, res) => {
-    if (req.url === '/tokens') return res.end(JSON.stringify(tokens));
-    if (req.url !== '/events') return res.writeHead(404).end();
-    await Promise.all([auditor.flush(), op.auditor.flush()]);
-    res.end(await readFile(file, 'utf8').catch(() => ''));
-  }),
-);
-process.stdout.write(
-  JSON.stringify({ ready: { rpUrl, issuer: op.issuer, control: urlOf(control) } }) + '\n',
-);
-process.on('SIGTERM', async () => {
-  rpServer.closeAllConnections();
-  control.closeAllConnections();
-  await Promise.all([auditor.close(), op.close()]);
-  process.exit(0);
-});
+await serveControl({ rpServer, rpUrl, op, auditor, file, extra: { '/tokens': () => tokens } });

@@ -1,5 +1,6 @@
-// Starts one of the relying-party servers of test/support (a child process: jest cannot load the
-// ESM-only oidc-provider and openid-client in process) and reads back what its auditor wrote.
+// Starts one of the test servers of test/support (relying parties, providers: a child process, since
+// jest cannot load the ESM-only oidc-provider and openid-client in process) and reads back what its
+// auditors wrote. A server prints `{ ready: { issuer, control, rpUrl? } }` on stdout when it listens.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { createInterface } from 'node:readline';
 import type { AuditEvent } from '@authtrail/core';
 
 export interface RpProcess {
+  /** The relying party's URL ('' for a server that runs none). */
   rpUrl: string;
   issuer: string;
   /** Raw bytes of the audit file, after flushing the RP's and the provider's auditors. */
@@ -31,7 +33,7 @@ export async function startRpProcess(
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const ready = await new Promise<{ rpUrl: string; issuer: string; control: string }>(
+  const ready = await new Promise<{ rpUrl?: string; issuer: string; control: string }>(
     (resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`${script} did not start:\n${stderr}`)),
@@ -39,8 +41,10 @@ export async function startRpProcess(
       );
       child.once('exit', (code) => reject(new Error(`${script} exited with ${code}:\n${stderr}`)));
       createInterface({ input: child.stdout! }).on('line', (line) => {
+        // oidc-provider and express-openid-connect write notices of their own to stdout too.
+        if (!line.startsWith('{')) return;
         const msg = JSON.parse(line) as {
-          ready?: { rpUrl: string; issuer: string; control: string };
+          ready?: { rpUrl?: string; issuer: string; control: string };
         };
         if (msg.ready) {
           clearTimeout(timer);
@@ -51,7 +55,7 @@ export async function startRpProcess(
   );
   const text = async () => (await fetch(`${ready.control}/events`)).text();
   return {
-    rpUrl: ready.rpUrl,
+    rpUrl: ready.rpUrl ?? '',
     issuer: ready.issuer,
     text,
     events: async (...roles) =>
@@ -68,4 +72,20 @@ export async function startRpProcess(
       await exited;
     },
   };
+}
+
+/**
+ * The secret canary: `secrets` holds what the server and the browsers saw (codes, states, cookies,
+ * PKCE verifiers, tokens, client secrets); none of 8 or more characters may be in the audit bytes,
+ * as sent or URL-encoded. Also checks the flows produced the kinds it stands for.
+ */
+export function expectNoSecrets(text: string, secrets: Iterable<string>): void {
+  const kept = [...secrets].filter((s) => s.length >= 8);
+  expect(kept.filter((s) => /^[A-Za-z0-9_-]{43}$/.test(s)).length).toBeGreaterThan(3);
+  expect(kept.some((s) => s.split('.').length === 3)).toBe(true); // tokens (JWTs)
+  expect(text.length).toBeGreaterThan(2000);
+  for (const s of kept) {
+    expect(text).not.toContain(s);
+    expect(text).not.toContain(encodeURIComponent(s));
+  }
 }
