@@ -32,6 +32,11 @@ const ADAPTER_KIT = [
   .flatMap((m) => m[1].split(','))
   .map((name) => name.replace(/^\s*type\s+/, '').trim())
   .filter(Boolean);
+const STORE_ON_SINK =
+  'The store builds on @authtrail/schema and @authtrail/core/sink only (not the app API, no adapter).';
+const ENGINE_ON_STORE =
+  'A store engine builds on @authtrail/store, @authtrail/schema and @authtrail/core/sink (and its driver).';
+const DRIVERS = ['pg', 'pg-pool', '@electric-sql/pglite', 'mysql2', 'better-sqlite3'];
 const NODE_FREE = 'schema uses no Node.js API: browsers import it (web-standard APIs only).';
 const FRAMEWORKS = [
   'express',
@@ -93,6 +98,58 @@ export default tseslint.config(
             {
               group: ['@authtrail/*', '!@authtrail/schema'],
               message: 'core imports no other authtrail package but @authtrail/schema.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The store (interface, schema, query language, storeSink) is engine-neutral: the event model,
+    // the sink kit, nothing of core's app API and no database driver. Its engines add the store and
+    // their own driver.
+    files: ['packages/store/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '@authtrail/core', message: STORE_ON_SINK },
+            ...DRIVERS.map((name) => ({
+              name,
+              message: 'The store is engine-neutral: drivers live in its engines.',
+            })),
+          ],
+          patterns: [
+            INTERNALS,
+            CORE_ENTRIES,
+            {
+              group: ['@authtrail/*', '!@authtrail/schema', '!@authtrail/core'],
+              message: STORE_ON_SINK,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/store-postgres/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@authtrail/core', message: ENGINE_ON_STORE }],
+          patterns: [
+            INTERNALS,
+            CORE_ENTRIES,
+            {
+              group: [
+                '@authtrail/*',
+                '!@authtrail/schema',
+                '!@authtrail/core',
+                '!@authtrail/store',
+              ],
+              message: ENGINE_ON_STORE,
             },
           ],
         },

@@ -142,3 +142,43 @@ process.stdout.write(JSON.stringify(results.map((r) => [r.filePath, r.messages.m
   expect(results.map(([file]) => file)).toContain(join(root, 'packages/schema/src/index.ts'));
   expect(results.filter(([, messages]) => messages.length > 0)).toEqual([]);
 });
+
+const STORE_PROBE = [
+  "import { checkOptions, type Sink } from '@authtrail/core/sink';",
+  "import { AuthtrailError, type AuditEvent } from '@authtrail/schema';",
+  "import { createAuditor } from '@authtrail/core';",
+  "import pg from 'pg';",
+  "import { authtrail } from '@authtrail/express';",
+  "import { resolveOptions } from '@authtrail/core/options';",
+  "import { migrations } from '@authtrail/store';",
+  "import { eventRow } from '@authtrail/store/src/schema.js';",
+  'export const all = [checkOptions, AuthtrailError, createAuditor, pg, authtrail, resolveOptions, migrations, eventRow];',
+  'export type Some = Sink | AuditEvent;',
+].join('\n');
+
+test("the store imports the schema and core's sink entry only: not the app API, no driver, no adapter", () => {
+  const messages = reports('packages/store/src/probe.ts', STORE_PROBE);
+  expect(flagged(messages)).toEqual([
+    '3 @authtrail/core',
+    '4 pg',
+    '5 @authtrail/express',
+    '6 @authtrail/core/options',
+    '7 @authtrail/store',
+    '8 @authtrail/store/src/schema.js',
+  ]);
+  expect(messages[0]).toContain(
+    'The store builds on @authtrail/schema and @authtrail/core/sink only',
+  );
+  expect(messages[1]).toContain('drivers live in its engines');
+});
+
+test('the PostgreSQL engine imports the store, the schema, core/sink and pg; not the app API, no internals', () => {
+  const messages = reports('packages/store-postgres/src/probe.ts', STORE_PROBE);
+  expect(flagged(messages)).toEqual([
+    '3 @authtrail/core',
+    '5 @authtrail/express',
+    '6 @authtrail/core/options',
+    '8 @authtrail/store/src/schema.js',
+  ]);
+  expect(messages[0]).toContain('A store engine builds on @authtrail/store');
+});

@@ -21,8 +21,19 @@ import { createContext, runInContext } from 'node:vm';
 import { buildSync } from 'esbuild';
 
 const root = join(__dirname, '..');
-const NAMES = ['cli', 'core', 'express', 'fastify', 'jest', 'koa', 'schema', 'winston'];
-const THIRD_PARTY = ['express', 'fastify-plugin', 'jose', 'koa', 'winston'];
+const NAMES = [
+  'cli',
+  'core',
+  'express',
+  'fastify',
+  'jest',
+  'koa',
+  'schema',
+  'store',
+  'store-postgres',
+  'winston',
+];
+const THIRD_PARTY = ['express', 'fastify-plugin', 'jose', 'koa', 'pg', 'winston'];
 let dir: string;
 let app: string;
 let packed: Map<string, string[]>;
@@ -127,6 +138,26 @@ test.each([
   ],
 ])('the Koa, Fastify, winston and jest tarballs load by %s', (_name, args) => {
   expect(run(args as string[])).toBe('function function function function');
+});
+
+test.each([
+  [
+    'CommonJS require',
+    [
+      '-e',
+      "const s = require('@authtrail/store'); const p = require('@authtrail/store-postgres'); process.stdout.write([typeof s.storeSink, typeof s.compileQuery, s.migrations.length > 0, typeof p.postgresStore].join(' '))",
+    ],
+  ],
+  [
+    'ESM import',
+    [
+      '--input-type=module',
+      '-e',
+      "import { storeSink, compileQuery, migrations } from '@authtrail/store'; import { postgresStore } from '@authtrail/store-postgres'; process.stdout.write([typeof storeSink, typeof compileQuery, migrations.length > 0, typeof postgresStore].join(' '))",
+    ],
+  ],
+])('the store and PostgreSQL store tarballs load by %s', (_name, args) => {
+  expect(run(args as string[])).toBe('function function true function');
 });
 
 // A sink package's view of core: the sink entry (checkOptions, formatEvent) beside the main one.
@@ -301,17 +332,24 @@ test.each(NAMES)(
   },
 );
 
-test.each(['core', 'express', 'koa', 'fastify', 'winston', 'jest', 'schema'])(
-  '@authtrail/%s ships declarations for both module systems',
-  (name) => {
-    const dir = join(app, 'node_modules/@authtrail', name);
-    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-      exports: Record<string, { import: { types: string }; require: { types: string } }>;
-    };
-    expect(existsSync(join(dir, pkg.exports['.']!.import.types))).toBe(true);
-    expect(existsSync(join(dir, pkg.exports['.']!.require.types))).toBe(true);
-  },
-);
+test.each([
+  'core',
+  'express',
+  'koa',
+  'fastify',
+  'winston',
+  'jest',
+  'schema',
+  'store',
+  'store-postgres',
+])('@authtrail/%s ships declarations for both module systems', (name) => {
+  const dir = join(app, 'node_modules/@authtrail', name);
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    exports: Record<string, { import: { types: string }; require: { types: string } }>;
+  };
+  expect(existsSync(join(dir, pkg.exports['.']!.import.types))).toBe(true);
+  expect(existsSync(join(dir, pkg.exports['.']!.require.types))).toBe(true);
+});
 
 // A fresh clone runs `npm ci` before any build: the bin must point at a committed file, or npm
 // skips linking it and `npx authtrail` asks the registry for someone else's package.

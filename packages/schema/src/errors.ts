@@ -9,7 +9,15 @@ export type AuthtrailErrorCode =
   /** `keys.chain: { sealing }`: the sealing state file is missing, corrupt, open to others or not writable. */
   | 'ERR_AUTHTRAIL_SEALING_STATE'
   /** An HTTP sink's write failed; the error's `url` (scheme, host, port) and `status` (if answered) say where. */
-  | 'ERR_AUTHTRAIL_SINK_WRITE';
+  | 'ERR_AUTHTRAIL_SINK_WRITE'
+  /** A store query (its text, a page cursor, a bucket interval or a group field) is malformed; the message says where. */
+  | 'ERR_AUTHTRAIL_INVALID_QUERY'
+  /** A store (its server) cannot be reached or refused the connection; the message names where (never the password) and the fix. */
+  | 'ERR_AUTHTRAIL_STORE_UNAVAILABLE'
+  /** A store's schema was migrated by a newer authtrail than this one: it refuses rather than guess. */
+  | 'ERR_AUTHTRAIL_STORE_VERSION'
+  /** A store was reached but refused a statement (the database's own error code is in the message). */
+  | 'ERR_AUTHTRAIL_STORE_FAILED';
 
 /**
  * One problem found while validating options: where, what was received (described by
@@ -46,6 +54,8 @@ export class AuthtrailError extends Error {
   declare readonly url?: string;
   /** For `ERR_AUTHTRAIL_SINK_WRITE`: the HTTP status the collector answered; absent for a network error or a timeout. */
   declare readonly status?: number;
+  /** For `ERR_AUTHTRAIL_INVALID_QUERY` about a query's text: the 1-based column the problem is at (length + 1 at its end). */
+  declare readonly position?: number;
 
   constructor(code: AuthtrailErrorCode, message: string, issues: readonly OptionIssue[] = []) {
     super(message);

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { AuthtrailError } from '@authtrail/core/sink';
+import type { StoreFilter, TimeRange } from '@authtrail/store';
+
+/** A statement's values, and the placeholder of each value added. */
+export class Params {
+  readonly values: unknown[] = [];
+  /** `$n` for `value`. */
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+  /** A filter's `where`, its `$1..$n` moved after the values already here. */
+  filter(filter: StoreFilter): string {
+    const offset = this.values.length;
+    this.values.push(...filter.params);
+    return filter.where.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+  }
+}
+
+function invalid(message: string): AuthtrailError {
+  return new AuthtrailError('ERR_AUTHTRAIL_INVALID_QUERY', `postgresStore: ${message}`);
+}
+
+function instant(value: Date | string, name: string): Date {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime()))
+    throw invalid(`\`${name}\` is not a date; use a Date or an ISO-8601 string`);
+  return date;
+}
+
+/** The WHERE conditions of a time range and a filter (`true` when there are none). */
+export function conditions(params: Params, range: TimeRange & { where?: StoreFilter }): string[] {
+  const out: string[] = [];
+  if (range.from !== undefined) out.push(`time >= ${params.add(instant(range.from, 'from'))}`);
+  if (range.to !== undefined) out.push(`time < ${params.add(instant(range.to, 'to'))}`);
+  if (range.where !== undefined) {
+    const { where, params: values } = range.where;
+    if (typeof where !== 'string' || !Array.isArray(values))
+      throw invalid('`where` is not a compiled query; pass what compileQuery(text) returns');
+    out.push(`(${params.filter(range.where)})`);
+  }
+  return out;
+}
+
+/** `WHERE a AND b`, or nothing. */
+export function whereClause(parts: readonly string[]): string {
+  return parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`;
+}
+
+/** A page size from 1 to `max`. */
+export function limitOf(limit: unknown, fallback: number, max: number): number {
+  if (limit === undefined) return fallback;
+  if (typeof limit === 'number' && Number.isInteger(limit) && limit >= 1 && limit <= max)
+    return limit;
+  throw invalid(`limit ${JSON.stringify(limit)} is not a whole number from 1 to ${max}`);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether a string is a UUID as the `uuid` column takes it. */
+export function isUuid(id: string): boolean {
+  return UUID.test(id);
+}
+
+/**
+ * The `id` column of an event. An auditor's ids are UUIDv7; one made by an `ids` test hook may
+ * be any string, which the `uuid` column refuses (and a refused batch is retried forever). It
+ * is then a UUIDv8 made from its SHA-256: the same string gives the same UUID, so idempotence
+ * holds, and the event's own id stays in `event`.
+ */
+export function rowId(id: string): string {
+  if (UUID.test(id)) return id;
+  const h = createHash('sha256').update(String(id)).digest('hex');
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The milliseconds a UUIDv7 carries, or undefined for another UUID. */
+export function uuidv7Time(id: string): number | undefined {
+  if (!UUID.test(id) || id[14] !== '7') return undefined;
+  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}
