@@ -2,7 +2,7 @@
 // outside the repository, loaded by CommonJS require and ESM import through the exports map from
 // plain Node (not jest's module loader). Third-party dependencies are linked from the workspace:
 // the test stays offline (npm cannot resolve version ranges without the registry).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -310,6 +310,27 @@ test('the packed command runs from its bin', () => {
   ) as { bin: Record<string, string> };
   const usage = run([join(app, 'node_modules/@authtrail/cli', pkg.bin.authtrail!), '--help']);
   expect(usage).toMatch(/^Usage: authtrail verify/);
+});
+
+// The store commands import @authtrail/store and @authtrail/store-postgres (and pg) only when run:
+// from the tarballs they must still find them, as dependencies of the installed CLI.
+test('the packed command loads the store packages when a store command runs', () => {
+  const bin = join(app, 'node_modules/@authtrail/cli/bin/authtrail.js');
+  const query = spawnSync(process.execPath, [bin, 'query', 'usr:alice'], {
+    cwd: app,
+    encoding: 'utf8',
+  });
+  expect([query.status, query.stderr]).toEqual([2, expect.stringContaining('unknown field "usr"')]);
+  const store = spawnSync(
+    process.execPath,
+    [bin, 'query', 'user:alice', '--store', 'postgres://a:Pw-Canary-9@127.0.0.1:1/test'],
+    { cwd: app, encoding: 'utf8' },
+  );
+  expect([store.status, store.stderr]).toEqual([
+    1,
+    expect.stringContaining('is unavailable (ECONNREFUSED)'),
+  ]);
+  expect(store.stderr).not.toContain('Pw-Canary-9');
 });
 
 test.each(NAMES)(

@@ -1,0 +1,133 @@
+// How the store commands reach a store: `--store` or AUTHTRAIL_STORE names it, the engine's package
+// is loaded only here, on demand, so `authtrail verify` never loads pg.
+import type * as StorePackage from '@authtrail/store';
+import type { Store } from '@authtrail/store';
+import { CommandError, UsageError, printable } from './terminal.js';
+
+/** The options every store command takes. */
+export const STORE_OPTIONS = {
+  store: { type: 'string' },
+  schema: { type: 'string' },
+} as const;
+
+/**
+ * A package the command needs, loaded now. The CLI depends on the store packages, but a pruned or
+ * hand-made install may lack them: say which and how to add it rather than print a resolver trace.
+ */
+async function load<T>(name: string, importer: () => Promise<T>): Promise<T> {
+  try {
+    return await importer();
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    if (
+      (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') &&
+      String(e.message).includes(name)
+    )
+      throw new CommandError(
+        `authtrail: this command needs ${name}, which is not installed: npm install ${name} (or run npx -p @authtrail/cli -p ${name} authtrail ...)`,
+        2,
+      );
+    throw error;
+  }
+}
+
+/** `@authtrail/store`: the query language and the Store interface's helpers. */
+export function loadStore(): Promise<typeof StorePackage> {
+  return load('@authtrail/store', () => import('@authtrail/store'));
+}
+
+/** The store named by `--store`, else AUTHTRAIL_STORE. */
+export async function openStore(values: { store?: string; schema?: string }): Promise<Store> {
+  const named = values.store ?? process.env.AUTHTRAIL_STORE;
+  if (named === undefined || named === '')
+    throw new CommandError(
+      'authtrail: no store: give --store postgres://user@host:5432/database, or set AUTHTRAIL_STORE',
+      2,
+    );
+  if (/^postgres(ql)?:\/\//i.test(named)) {
+    const { postgresStore } = await load(
+      '@authtrail/store-postgres',
+      () => import('@authtrail/store-postgres'),
+    );
+    // A CLI call is short: one connection, and a quick answer when the server is not there.
+    return postgresStore({
+      connectionString: named,
+      schema: values.schema ?? 'authtrail',
+      max: 2,
+      connectTimeoutMs: 5000,
+    });
+  }
+  if (values.schema !== undefined)
+    throw new UsageError('--schema names a PostgreSQL schema: give a postgres:// store with it');
+  return openEmbedded(named);
+}
+
+/** The embedded engine (a directory): its engine plugs in here. */
+function openEmbedded(directory: string): Promise<Store> {
+  // Never echo what was given: it may be a mistyped URL with a password in it.
+  void directory;
+  throw new CommandError(
+    'authtrail: the store is not a postgres:// URL, and the embedded store (a directory) is not available yet; use --store postgres://user@host:5432/database',
+    2,
+  );
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/** `--from` / `--to`: an ISO-8601 time, `now`, or a time before now such as `-24h`, `-7d`, `-30m`. */
+export function instant(option: string, text: string | undefined, now: number): Date | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'now') return new Date(now);
+  const relative = /^-(\d{1,6})([smhdw])$/.exec(text);
+  if (relative) return new Date(now - Number(relative[1]) * UNIT_MS[relative[2]!]!);
+  // A date with a time and no zone would be read in the local zone: require a zone, or a bare date (UTC).
+  const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/.test(
+    text,
+  );
+  const date = new Date(text);
+  if (!iso || Number.isNaN(date.getTime()))
+    throw new UsageError(
+      `--${option} ${printable(text.slice(0, 40))} is not a time: use ISO-8601 with a zone (2026-03-01T10:00:00Z), a date (2026-03-01), now, or -30m, -24h, -7d`,
+    );
+  return date;
+}
+
+/** A whole number option from `min` to `max`. */
+export function whole(
+  option: string,
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (text === undefined) return fallback;
+  const n = /^\d{1,7}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min && n <= max))
+    throw new UsageError(
+      `--${option} must be a whole number from ${min} to ${max} (received ${printable(text.slice(0, 20))})`,
+    );
+  return n;
+}
+
+/**
+ * `--from -7d` as `--from=-7d`: parseArgs takes a value starting with `-` for an option of its own
+ * and refuses it as ambiguous, yet `-7d` is how people write "seven days ago".
+ */
+export function relativeTimes(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if ((arg === '--from' || arg === '--to') && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
