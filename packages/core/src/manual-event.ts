@@ -23,6 +23,8 @@ const MANUAL_FIELDS = [
   'http',
   'source',
   'trace',
+  // Store retention's report (`audit.retention.*`), recorded through a sink host.
+  'retention',
 ] as const;
 
 /**

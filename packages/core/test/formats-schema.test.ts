@@ -86,6 +86,28 @@ renderings.push(
     }),
   ],
   [
+    'audit.retention.success, a day partition dropped',
+    event('audit.retention.success', {
+      retention: {
+        days: 400,
+        partition: 'authtrail_events_20250101',
+        day: '2025-01-01',
+        rows: 5120,
+        first: '2025-01-01T00:00:00.012Z',
+        last: '2025-01-01T23:59:58.901Z',
+        chains: [{ id: 'c1', seq: 5120, hash: 'h' }],
+      },
+    }),
+  ],
+  [
+    'audit.retention.failure, the store unavailable',
+    event('audit.retention.failure', {
+      reason: 'store_unavailable',
+      error: { code: 'ERR_AUTHTRAIL_STORE_UNAVAILABLE' },
+      retention: { days: 400 },
+    }),
+  ],
+  [
     'audit.checkpoint.success at a rotation',
     event('audit.checkpoint.success', {
       reason: 'rotation',

@@ -46,5 +46,6 @@ export type {
   ManualEvent,
   ManualEventOwnFields,
   ObserverRole,
+  RetentionInfo,
   TokenInfo,
 } from './types.js';

@@ -40,6 +40,10 @@ export const EventTypes = {
   DELIVERY_FAILURE: 'audit.delivery.failure',
   /** Closes a hash chain (`reason: 'close'`) or marks a file rotation (`reason: 'rotation'`). */
   CHECKPOINT: 'audit.checkpoint.success',
+  /** The store dropped a day partition older than its retention; `retention` says what it held. */
+  RETENTION_SUCCESS: 'audit.retention.success',
+  /** A retention run failed (`reason`, `error.code`); the partitions stay until the next run. */
+  RETENTION_FAILURE: 'audit.retention.failure',
 } as const;
 
 export type EventType = (typeof EventTypes)[keyof typeof EventTypes];
@@ -103,6 +107,8 @@ export const Reasons = {
   EVENTS_DROPPED: 'events_dropped',
   // delivery: spilled records could not be read back and were quarantined (see `delivery.quarantined`)
   SPILL_UNREADABLE: 'spill_unreadable',
+  // the store: a retention run could not reach it
+  STORE_UNAVAILABLE: 'store_unavailable',
   UNKNOWN: 'unknown',
 } as const;
 

@@ -63,10 +63,30 @@ export interface AuditEvent {
    * read back and the quarantine file they were moved to (`dropped` is then 0).
    */
   delivery?: { sink: string; dropped: number; quarantined?: number; quarantine_file?: string };
+  /** `audit.retention.*` only: the store's retention policy and, on success, what it dropped. */
+  retention?: RetentionInfo;
   /** Position in the auditor's hash chain (from 1), when `keys.chain` is set. */
   seq?: number;
   /** Hash chain link: chain id, previous event's hash (empty for the first), this event's hash. */
   chain?: ChainLink;
+}
+
+/**
+ * The `retention` field: the policy (`days`) and one dropped day partition (its UTC `day`, `rows`,
+ * first and last event time) with the head of each hash chain in it (last `seq` and `hash`), so
+ * that the first kept event of each chain can still be checked against what was dropped. A day
+ * with more than 100 chains is told in several events (`part` of `parts`).
+ */
+export interface RetentionInfo {
+  days: number;
+  partition?: string;
+  day?: string;
+  rows?: number;
+  first?: string;
+  last?: string;
+  chains?: { id: string; seq: number; hash: string }[];
+  part?: number;
+  parts?: number;
 }
 
 /** The `chain` field of an event written with `keys.chain`. */

@@ -20,6 +20,7 @@ import {
 } from '@authtrail/store';
 import pg from 'pg';
 import { storeError, targetOf } from './errors.js';
+import { retainPartitions } from './retention.js';
 import { createPartitions, migrateSchema } from './setup.js';
 import { Params, conditions, isUuid, limitOf, rowId, uuidv7Time, whereClause } from './sql.js';
 
@@ -302,6 +303,11 @@ export function postgresStore(options: PostgresStoreOptions): Store {
         of((p, k) => `session_id = ${p.add(k)}`, keys.session),
       ]);
       return { event, flow, token, session };
+    },
+
+    async retain(options) {
+      await ready();
+      return retainPartitions(setup, options);
     },
 
     async close(): Promise<void> {

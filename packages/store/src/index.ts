@@ -14,11 +14,14 @@
  */
 export type {
   CountBucket,
+  ChainHead,
   CountOptions,
+  DroppedPartition,
   EventPage,
   InsertResult,
   MigrationResult,
   QueryOptions,
+  RetainOptions,
   Store,
   StoreFilter,
   TimeRange,
@@ -41,5 +44,16 @@ export {
   type EventRow,
   type Migration,
 } from './schema.js';
-export { storeSink, type StoreSinkOptions } from './store-sink.js';
+export {
+  storeSink,
+  type RetentionStats,
+  type StoreSink,
+  type StoreSinkOptions,
+} from './store-sink.js';
+export {
+  DEFAULT_RETENTION_DAYS,
+  parseDuration,
+  retentionEvents,
+  retentionFailureEvent,
+} from './retention.js';
 export * from './query/index.js';

@@ -96,6 +96,43 @@ export interface MigrationResult {
   applied: number[];
 }
 
+/** Options of {@link Store.retain}. */
+export interface RetainOptions {
+  /** Keep at least this many days of events: days before `now - days` go. @default 400 */
+  days?: number;
+  /** The time the retention is counted from (tests). @default new Date() */
+  now?: Date | string;
+  /** Stops between two partitions (at close): what was dropped so far is returned. */
+  signal?: AbortSignal;
+  /**
+   * Called with each partition's report after its drop, before the drop commits: if it throws,
+   * the drop is rolled back and `retain` rejects with that error. `storeSink` records the event
+   * here, so that no day is dropped without its event (an auditor closed meanwhile refuses it).
+   */
+  onDrop?: (partition: DroppedPartition) => void;
+}
+
+/** The head of one hash chain in a dropped partition: its last event there. */
+export interface ChainHead {
+  id: string;
+  seq: number;
+  hash: string;
+}
+
+/** One day partition {@link Store.retain} dropped, as it was just before the drop. */
+export interface DroppedPartition {
+  /** The UTC day, `YYYY-MM-DD`. */
+  day: string;
+  /** The partition's table, `authtrail_events_YYYYMMDD`. */
+  partition: string;
+  rows: number;
+  /** The time of its first and last event (undefined for an empty partition). */
+  first: string | undefined;
+  last: string | undefined;
+  /** Each hash chain's last event in it (anchors excluded), by chain id. */
+  chainHeads: ChainHead[];
+}
+
 /**
  * The store interface every engine (PostgreSQL, embedded) implements, over one schema
  * ({@link migrations}). Each method migrates the store first if this store has not yet.
@@ -118,5 +155,11 @@ export interface Store {
   top(options: TopOptions): Promise<TopEntry[]>;
   /** Every event of the flow, token life and session of an event id, flow id, token fingerprint or session id. */
   trail(id: string, range?: TimeRange): Promise<Trail>;
+  /**
+   * Drops every whole UTC day partition older than `days` (never today, never part of a day), one
+   * by one under a lock so that instances retaining at once drop each once; returns what each held.
+   * A failed run rejects with a typed error whose `dropped` lists what it dropped before failing.
+   */
+  retain(options?: RetainOptions): Promise<DroppedPartition[]>;
   close(): Promise<void>;
 }

@@ -137,6 +137,7 @@ export function toEcs(event: AuditEvent): EcsDocument {
       flow: event.flow && { id: event.flow.id },
       chain: event.chain,
       delivery: event.delivery,
+      retention: event.retention,
       oauth: {
         client: event.client && { id: event.client.id },
         issuer: oauth?.issuer,

@@ -111,6 +111,7 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
     trace: event.trace,
     chain: event.chain,
     delivery: event.delivery,
+    retention: event.retention,
     oauth: {
       client_id: event.client?.id,
       issuer: oauth?.issuer,
