@@ -55,6 +55,8 @@ export async function openStore(values: { store?: string; schema?: string }): Pr
       schema: values.schema ?? 'authtrail',
       max: 2,
       connectTimeoutMs: 5000,
+      // A reader: never creates a schema because --schema was mistyped, nor needs the right to migrate.
+      readOnly: true,
     });
   }
   if (values.schema !== undefined)

@@ -345,6 +345,24 @@ describe('authtrail query', () => {
     }
   });
 
+  test('a mistyped --schema exits 1 saying nothing is stored there, and creates nothing', async () => {
+    const typo = `${SCHEMA}_typo`;
+    const { code, stderr } = await cli(['query', '', '--store', PG_URL, '--schema', typo]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`no authtrail store in schema "${typo}"`);
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query(
+        'SELECT 1 FROM information_schema.schemata WHERE schema_name = $1',
+        [typo],
+      );
+      expect(rows).toEqual([]);
+    } finally {
+      await admin.end();
+    }
+  });
+
   test('a store that is not a postgres URL is refused until the embedded engine comes', async () => {
     const { code, stderr } = await cli(['query', '', '--store', '/var/lib/authtrail']);
     expect(code).toBe(2);

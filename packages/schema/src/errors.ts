@@ -16,6 +16,8 @@ export type AuthtrailErrorCode =
   | 'ERR_AUTHTRAIL_STORE_UNAVAILABLE'
   /** A store's schema was migrated by a newer authtrail than this one: it refuses rather than guess. */
   | 'ERR_AUTHTRAIL_STORE_VERSION'
+  /** A store opened read-only holds no authtrail schema (nothing wrote to it, or another schema was meant). */
+  | 'ERR_AUTHTRAIL_STORE_NOT_FOUND'
   /** A store was reached but refused a statement (the database's own error code is in the message). */
   | 'ERR_AUTHTRAIL_STORE_FAILED';
 

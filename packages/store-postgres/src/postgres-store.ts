@@ -21,7 +21,7 @@ import {
 import pg from 'pg';
 import { storeError, targetOf } from './errors.js';
 import { retainPartitions } from './retention.js';
-import { createPartitions, migrateSchema } from './setup.js';
+import { checkSchema, createPartitions, migrateSchema } from './setup.js';
 import { Params, conditions, isUuid, limitOf, rowId, uuidv7Time, whereClause } from './sql.js';
 
 /** Options of {@link postgresStore}: a connection string or a pool of your own. */
@@ -36,6 +36,12 @@ export interface PostgresStoreOptions {
   max?: number;
   /** How long a connection attempt may take before the call fails as unavailable. @default 5000 */
   connectTimeoutMs?: number;
+  /**
+   * For readers (the CLI, the console): never create or migrate the schema, and refuse writes. A
+   * missing schema is `ERR_AUTHTRAIL_STORE_NOT_FOUND`, an older or newer one `ERR_AUTHTRAIL_STORE_VERSION`.
+   * @default false
+   */
+  readOnly?: boolean;
 }
 
 // The insert sends one array a typed column, whatever the batch size: 18 parameters, one
@@ -103,7 +109,15 @@ export function postgresStore(options: PostgresStoreOptions): Store {
     100,
     600_000,
   );
-  check.known('', check.o, ['connectionString', 'pool', 'schema', 'max', 'connectTimeoutMs']);
+  const readOnly = check.bool('readOnly', check.o.readOnly, false);
+  check.known('', check.o, [
+    'connectionString',
+    'pool',
+    'schema',
+    'max',
+    'connectTimeoutMs',
+    'readOnly',
+  ]);
   check.done();
 
   const target = targetOf(typeof connectionString === 'string' ? connectionString : undefined);
@@ -139,14 +153,25 @@ export function postgresStore(options: PostgresStoreOptions): Store {
       return Promise.reject(
         new AuthtrailError('ERR_AUTHTRAIL_CLOSED', 'postgresStore: used after close()'),
       );
-    opened ??= migrateSchema(setup).catch((error: unknown) => {
+    opened ??= (readOnly ? checkSchema(setup) : migrateSchema(setup)).catch((error: unknown) => {
       opened = undefined;
       throw error;
     });
     return opened;
   }
 
+  /** Writes (insert, retain, migrate) on a store opened read-only. */
+  function refuseWrite(doing: string): Promise<never> {
+    return Promise.reject(
+      new AuthtrailError(
+        'ERR_AUTHTRAIL_STORE_FAILED',
+        `postgresStore: opened with readOnly, it does not ${doing}; open it without readOnly to write`,
+      ),
+    );
+  }
+
   async function insert(events: readonly AuditEvent[]): Promise<InsertResult> {
+    if (readOnly) return refuseWrite('insert events');
     if (events.length === 0) return { inserted: 0, duplicates: 0 };
     await ready();
     const columns: unknown[] = EVENT_COLUMNS.map(() => new Array<unknown>(events.length));
@@ -306,6 +331,7 @@ export function postgresStore(options: PostgresStoreOptions): Store {
     },
 
     async retain(options) {
+      if (readOnly) return refuseWrite('drop partitions');
       await ready();
       return retainPartitions(setup, options);
     },

@@ -51,6 +51,43 @@ async function transaction<T>(
  * instances starting together wait there, and the first applies what is missing. Then reads
  * which day partitions exist, so the first inserts do not create them again.
  */
+/**
+ * For a store opened read-only: the schema's version, without creating or changing anything. A
+ * reader (the CLI) must not create a schema because `--schema` was mistyped, nor need the rights
+ * to migrate.
+ */
+export async function checkSchema(setup: Setup): Promise<MigrationResult> {
+  const { schema, target } = setup;
+  const s = ident(schema);
+  const found = await setup.pool
+    .query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`${s}.authtrail_schema`])
+    .catch((error: unknown) => {
+      throw storeError(error, target, 'look for its schema');
+    });
+  if (found.rows[0]?.t == null)
+    throw new AuthtrailError(
+      'ERR_AUTHTRAIL_STORE_NOT_FOUND',
+      `postgresStore: no authtrail store in schema "${schema}" at ${target.shown}: nothing has written to it yet (storeSink creates it on its first batch), or the schema is another one (--schema / the schema option)`,
+    );
+  const { rows } = await setup.pool
+    .query<{ v: number }>(`SELECT coalesce(max(version), 0)::int AS v FROM ${s}.authtrail_schema`)
+    .catch((error: unknown) => {
+      throw storeError(error, target, 'read its schema version');
+    });
+  const current = rows[0]!.v;
+  if (current > SCHEMA_VERSION)
+    throw new AuthtrailError(
+      'ERR_AUTHTRAIL_STORE_VERSION',
+      `postgresStore: schema "${schema}" at ${target.shown} is at version ${current}, written by a newer authtrail; this one knows up to ${SCHEMA_VERSION}: upgrade @authtrail/store-postgres (it does not guess at a newer schema)`,
+    );
+  if (current < SCHEMA_VERSION)
+    throw new AuthtrailError(
+      'ERR_AUTHTRAIL_STORE_VERSION',
+      `postgresStore: schema "${schema}" at ${target.shown} is at version ${current}, older than this authtrail's ${SCHEMA_VERSION}: let an app with storeSink (or store.migrate()) upgrade it first; a read-only store does not migrate`,
+    );
+  return { version: current, applied: [] };
+}
+
 export async function migrateSchema(setup: Setup): Promise<MigrationResult> {
   const { schema, target } = setup;
   const s = ident(schema);

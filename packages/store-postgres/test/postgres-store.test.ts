@@ -91,6 +91,43 @@ describe('migrations', () => {
     }
   });
 
+  test('a read-only store never creates or migrates a schema, reads a migrated one, and refuses writes', async () => {
+    const own = testSchema('t_readonly');
+    try {
+      const reader = postgresStore({
+        connectionString: PG_URL,
+        schema: own.schema,
+        readOnly: true,
+      });
+      stores.push(reader);
+      // A mistyped schema: a clear answer, and nothing created on the server.
+      await expect(reader.query({ limit: 1 })).rejects.toMatchObject({
+        code: 'ERR_AUTHTRAIL_STORE_NOT_FOUND',
+        message: expect.stringContaining(`no authtrail store in schema "${own.schema}"`),
+      });
+      const { rows } = await own.admin.query(
+        'SELECT 1 FROM information_schema.schemata WHERE schema_name = $1',
+        [own.schema],
+      );
+      expect(rows).toEqual([]);
+
+      const writer = open(own.schema);
+      await writer.insert(await events([{ type: 'app.x.success' }]));
+      expect((await reader.query({ limit: 10 })).events.map((e) => e.type)).toEqual([
+        'app.x.success',
+      ]);
+      await expect(reader.insert(await events([{ type: 'app.y.success' }]))).rejects.toMatchObject({
+        code: 'ERR_AUTHTRAIL_STORE_FAILED',
+        message: expect.stringContaining('readOnly'),
+      });
+      await expect(reader.retain({ days: 1 })).rejects.toMatchObject({
+        code: 'ERR_AUTHTRAIL_STORE_FAILED',
+      });
+    } finally {
+      await own.drop();
+    }
+  });
+
   test('the table is partitioned by day and has the indexes the questions need', async () => {
     const store = open();
     await store.migrate();
