@@ -10,6 +10,14 @@ export const STORE_OPTIONS = {
   schema: { type: 'string' },
 } as const;
 
+/** The options of every command that reads the store: where, the time range, the output format. */
+export const READ_OPTIONS = {
+  ...STORE_OPTIONS,
+  from: { type: 'string' },
+  to: { type: 'string' },
+  format: { type: 'string' },
+} as const;
+
 /**
  * A package the command needs, loaded now. The CLI depends on the store packages, but a pruned or
  * hand-made install may lack them: say which and how to add it rather than print a resolver trace.

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { AuditEvent } from '@authtrail/core';
 import type { Trail } from '@authtrail/store';
-import { STORE_OPTIONS, instant, relativeTimes, openStore } from '../store.js';
+import { READ_OPTIONS, instant, relativeTimes, openStore } from '../store.js';
 import {
   CommandError,
   UsageError,
@@ -55,10 +55,7 @@ export async function flow(args: string[]): Promise<number> {
     args: relativeTimes(args),
     allowPositionals: true,
     options: {
-      ...STORE_OPTIONS,
-      from: { type: 'string' },
-      to: { type: 'string' },
-      format: { type: 'string' },
+      ...READ_OPTIONS,
     },
   });
   if (positionals.length !== 1)

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { AuditEvent } from '@authtrail/core';
 import { compile } from '../query-text.js';
-import { STORE_OPTIONS, instant, relativeTimes, openStore, whole } from '../store.js';
+import { READ_OPTIONS, instant, relativeTimes, openStore, whole } from '../store.js';
 import {
   UsageError,
   cell,
@@ -98,13 +98,10 @@ export async function query(args: string[]): Promise<number> {
     args: relativeTimes(args),
     allowPositionals: true,
     options: {
-      ...STORE_OPTIONS,
-      from: { type: 'string' },
-      to: { type: 'string' },
+      ...READ_OPTIONS,
       limit: { type: 'string' },
       after: { type: 'string' },
       order: { type: 'string' },
-      format: { type: 'string' },
     },
   });
   if (positionals.length > 1)

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { CountBucket, TopEntry } from '@authtrail/store';
 import { compile } from '../query-text.js';
-import { STORE_OPTIONS, instant, relativeTimes, loadStore, openStore, whole } from '../store.js';
+import { READ_OPTIONS, instant, relativeTimes, loadStore, openStore, whole } from '../store.js';
 import {
   UsageError,
   cell,
@@ -26,13 +26,10 @@ export async function stats(args: string[]): Promise<number> {
     args: relativeTimes(args),
     allowPositionals: true,
     options: {
-      ...STORE_OPTIONS,
-      from: { type: 'string' },
-      to: { type: 'string' },
+      ...READ_OPTIONS,
       by: { type: 'string' },
       interval: { type: 'string' },
       top: { type: 'string' },
-      format: { type: 'string' },
     },
   });
   if (positionals.length > 1)
