@@ -22,7 +22,8 @@ import pg from 'pg';
 import { storeError, targetOf } from './errors.js';
 import { retainPartitions } from './retention.js';
 import { checkSchema, createPartitions, migrateSchema } from './setup.js';
-import { Params, conditions, isUuid, limitOf, rowId, uuidv7Time, whereClause } from './sql.js';
+import { Params, conditions, limitOf, rowId, whereClause } from './sql.js';
+import { readTrail } from './trail.js';
 
 /** Options of {@link postgresStore}: a connection string or a pool of your own. */
 export interface PostgresStoreOptions {
@@ -52,11 +53,6 @@ const INSERT_COLUMNS = EVENT_COLUMNS.map(([name]) => name).join(', ');
 const ZIPPED = EVENT_COLUMNS.map(([name, type], i) =>
   name === 'event' ? `jsonb_array_elements($${i + 1}::jsonb)` : `unnest($${i + 1}::${type}[])`,
 ).join(', ');
-// How far a UUIDv7's own time may be from its event's: the id and time come from one clock
-// reading; a day either side keeps the lookup to three partitions whatever happened.
-const DAY_MS = 86_400_000;
-// A trail (one flow, token or session) is a few to a few hundred events; this bounds a runaway one.
-const TRAIL_MAX = 10_000;
 
 // A group's value as text: pg gives an inet as '10.0.0.1' and a status as a number.
 function keyOf(value: unknown): string | null {
@@ -270,64 +266,7 @@ export function postgresStore(options: PostgresStoreOptions): Store {
 
     async trail(id, range = {}): Promise<Trail> {
       await ready();
-      if (typeof id !== 'string' || id.length === 0 || id.length > 512)
-        throw new AuthtrailError(
-          'ERR_AUTHTRAIL_INVALID_QUERY',
-          `postgresStore: trail(${shapeOf(id)}); pass an event id, flow id, token fingerprint or session id`,
-        );
-      let event: AuditEvent | undefined;
-      let keys = { flow: id, token: id, session: id } as {
-        flow: string | null;
-        token: string | null;
-        session: string | null;
-      };
-      const uuid = isUuid(id) ? id : rowId(id);
-      // A UUIDv7 names its millisecond: look in the partitions around it first, then (an id
-      // made apart from its time, by a test clock or another tool) in all of them.
-      const t = uuidv7Time(uuid);
-      const windows: (Date[] | undefined)[] =
-        t === undefined ? [undefined] : [[new Date(t - DAY_MS), new Date(t + DAY_MS)], undefined];
-      for (const window of windows) {
-        const params = new Params();
-        const parts = [`id = ${params.add(uuid)}`];
-        if (window)
-          parts.push(`time BETWEEN ${params.add(window[0])} AND ${params.add(window[1])}`);
-        const { rows } = await run<{
-          event: AuditEvent;
-          flow_id: string | null;
-          token_fp: string | null;
-          session_id: string | null;
-        }>(
-          'find an event',
-          `SELECT event, flow_id, token_fp, session_id FROM ${table} WHERE ${parts.join(' AND ')} LIMIT 1`,
-          params.values,
-        );
-        if (rows[0]) {
-          event = rows[0].event;
-          keys = { flow: rows[0].flow_id, token: rows[0].token_fp, session: rows[0].session_id };
-          break;
-        }
-      }
-      const of = async (condition: (p: Params, key: string) => string, key: string | null) => {
-        if (key === null) return [];
-        const params = new Params();
-        const parts = [condition(params, key), ...conditions(params, range)];
-        const { rows } = await run<{ event: AuditEvent }>(
-          'reconstruct a trail',
-          `SELECT event FROM ${table} ${whereClause(parts)} ORDER BY time, id LIMIT ${TRAIL_MAX}`,
-          params.values,
-        );
-        return rows.map((r) => r.event);
-      };
-      const [flow, token, session] = await Promise.all([
-        of((p, k) => `flow_id = ${p.add(k)}`, keys.flow),
-        of((p, k) => {
-          const v = p.add(k);
-          return `(token_fp = ${v} OR (event #>> '{oauth,presented,fingerprint}') = ${v})`;
-        }, keys.token),
-        of((p, k) => `session_id = ${p.add(k)}`, keys.session),
-      ]);
-      return { event, flow, token, session };
+      return readTrail(run, table, id, range, Date.now());
     },
 
     async retain(options) {
