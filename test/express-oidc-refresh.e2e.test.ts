@@ -2,15 +2,11 @@
 // in a route of a real Express app, against a real oidc-provider that rotates refresh tokens, both
 // audited (in a child process, see support/refresh-server.mjs), driven over HTTP on 127.0.0.1 by the
 // scripted browser. The refresh token is then revoked at the provider's revocation endpoint.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { AuditEvent } from '@authtrail/core';
 import { Browser, login } from '@authtrail/testbed/browser.cjs';
 import { AUDIT_FINGERPRINT_KEY, RP_CLIENT } from '@authtrail/testbed/accounts.cjs';
+import { startRpProcess, type RpProcess } from './support/rp-process';
 
 interface Tokens {
   access_token: string;
@@ -18,49 +14,20 @@ interface Tokens {
   id_token: string;
 }
 
-let child: ChildProcess;
+let stack: RpProcess;
 let rpUrl: string;
 let issuer: string;
-let control: string;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'authtrail-e2e-'));
-  child = spawn(process.execPath, [join(__dirname, 'support', 'refresh-server.mjs')], {
-    env: { ...process.env, AUDIT_FILE: join(dir, 'audit.jsonl') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  ({ rpUrl, issuer, control } = await new Promise<{
-    rpUrl: string;
-    issuer: string;
-    control: string;
-  }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the stack exited with ${code}:\n${stderr}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.startsWith('{')) return; // the provider's own notices
-      const msg = JSON.parse(line) as {
-        ready?: { rpUrl: string; issuer: string; control: string };
-      };
-      if (msg.ready) resolve(msg.ready);
-    });
-  }));
+  stack = await startRpProcess('refresh-server.mjs');
+  ({ rpUrl, issuer } = stack);
 }, 20_000);
 
-afterAll(async () => {
-  if (child?.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-});
+afterAll(() => stack?.stop());
 
-const auditText = async () => (await fetch(`${control}/events`)).text();
-const events = async () =>
-  (await auditText())
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as AuditEvent);
-const tokens = async () => (await (await fetch(`${control}/tokens`)).json()) as Tokens[];
+const auditText = () => stack.text();
+const events = () => stack.events();
+const tokens = () => stack.answer<Tokens[]>('/tokens');
 /** authtrail's fingerprint of a token under the stack's key, computed here independently. */
 const fingerprint = (token: string) =>
   createHmac('sha256', AUDIT_FINGERPRINT_KEY)

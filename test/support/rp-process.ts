@@ -18,6 +18,8 @@ export interface RpProcess {
   events(...roles: Array<'op' | 'rp' | 'rs'>): Promise<AuditEvent[]>;
   /** Secrets only the server saw (client secret, PKCE verifiers, tokens, session ids). */
   secrets(): Promise<string[]>;
+  /** Another JSON answer of the server's control side (`serveControl`'s `extra`), e.g. `/tokens`. */
+  answer<T>(path: string): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,8 @@ export async function startRpProcess(
     },
   );
   const text = async () => (await fetch(`${ready.control}/events`)).text();
+  const answer = async <T>(path: string) =>
+    (await (await fetch(`${ready.control}${path}`)).json()) as T;
   return {
     rpUrl: ready.rpUrl ?? '',
     issuer: ready.issuer,
@@ -64,7 +68,8 @@ export async function startRpProcess(
         .filter(Boolean)
         .map((line) => JSON.parse(line) as AuditEvent)
         .filter((e) => roles.length === 0 || roles.includes(e.observer.role)),
-    secrets: async () => (await (await fetch(`${ready.control}/secrets`)).json()) as string[],
+    secrets: () => answer<string[]>('/secrets'),
+    answer,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
