@@ -2,46 +2,24 @@
 // default `authRequired: true` every page does. A real oidc-provider and a real
 // express-openid-connect app audited by @authtrail/express (in a child process, see
 // support/provider-server.mjs), driven over HTTP by the scripted browser.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { AuditEvent } from '@authtrail/core';
 import { Browser, login } from '@authtrail/testbed/browser.cjs';
 import { RP_CLIENT } from '@authtrail/testbed/accounts.cjs';
+import { startRpProcess, type RpProcess } from './support/rp-process';
 
-let child: ChildProcess;
+let stack: RpProcess;
 let rpUrl: string;
-let control: string;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'authtrail-e2e-'));
-  child = spawn(process.execPath, [join(__dirname, 'support', 'provider-server.mjs')], {
-    env: { ...process.env, AUDIT_FILE: join(dir, 'audit.jsonl') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  ({ rpUrl, control } = await new Promise<{ rpUrl: string; control: string }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the stack exited with ${code}:\n${stderr}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const msg = JSON.parse(line) as { ready?: { rpUrl: string; control: string } };
-      if (msg.ready) resolve(msg.ready);
-    });
-  }));
+  stack = await startRpProcess('provider-server.mjs');
+  ({ rpUrl } = stack);
 }, 20_000);
 
-afterAll(async () => {
-  if (child?.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-});
+afterAll(() => stack?.stop());
 
 /** The RP's authn events written so far, and the raw text of the audit file. */
 async function written(): Promise<{ events: AuditEvent[]; text: string }> {
-  const text = await (await fetch(`${control}/events`)).text();
+  const text = await stack.text();
   const events = text
     .split('\n')
     .filter(Boolean)
