@@ -7,6 +7,8 @@
  * - one option-check kit, {@link checkOptions} with {@link shapeOf}, so a sink's options fail at
  *   startup with the typed `AuthtrailError` (`ERR_AUTHTRAIL_INVALID_OPTIONS`) core's own options
  *   throw, listing every problem and never a secret;
+ * - for store engines that keep their files in a directory (the embedded store): {@link takeLock},
+ *   the single-writer lock file that names its holder ({@link LockHolder}) when it is refused;
  * - the HTTP toolkit the built-in HTTP sinks are made of: {@link resolveHttp} checks the URL
  *   and {@link HttpCommonOptions}, {@link httpSender} POSTs under the delivery contract (reject,
  *   and the auditor's queue retries with backoff).
@@ -59,6 +61,7 @@ export {
   type HttpSpec,
   type HttpTarget,
 } from './internal/http-options.js';
+export { takeLock, type LockAttempt, type LockHolder } from './internal/pid-lock.js';
 export {
   drain,
   eachLine,

@@ -19,7 +19,9 @@ export type AuthtrailErrorCode =
   /** A store opened read-only holds no authtrail schema (nothing wrote to it, or another schema was meant). */
   | 'ERR_AUTHTRAIL_STORE_NOT_FOUND'
   /** A store was reached but refused a statement (the database's own error code is in the message). */
-  | 'ERR_AUTHTRAIL_STORE_FAILED';
+  | 'ERR_AUTHTRAIL_STORE_FAILED'
+  /** An embedded store's directory is held by another writer (another process, or another store of this process); the message names it (pid, host, command, since when) and the fix. */
+  | 'ERR_AUTHTRAIL_STORE_LOCKED';
 
 /**
  * One problem found while validating options: where, what was received (described by
