@@ -4,6 +4,10 @@
 //   node bench/run.mjs [--framework=all|express|koa|fastify] [--rounds=3] [--duration=5]
 //                      [--connections=50] [--configs=bare,noop,file,...]
 //
+// `--configs=...,pg` adds authtrail with storeSink(postgresStore) into a throwaway schema of the
+// local PostgreSQL (BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/test): its "logged"
+// columns count the rows stored, its bytes a line are not measured.
+//
 // Every configuration is its own server process (bench/server.mjs) on 127.0.0.1; autocannon drives it
 // from this process with the same RS256 access token on every request, first for a 1 s warm-up of that
 // process, then for the measured window. Rounds are interleaved (A B C, A B C ...), so that a slow
@@ -29,10 +33,12 @@ import {
 import { createServer } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { SignJWT, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -57,8 +63,10 @@ const PEERS = {
   fastify: ['fastify-logger', 'fastify-logger-1line'],
 };
 const COMMON = ['bare', 'floor', 'noop', 'file', 'verify'];
-// Opt-in for every framework: the floor with lines as long as authtrail's (what the bytes cost).
-const OPT_IN = ['floor-wide'];
+// Opt-in for every framework: the floor with lines as long as authtrail's (what the bytes cost), and
+// the PostgreSQL store as the sink.
+const OPT_IN = ['floor-wide', 'pg'];
+const PG_URL = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 // Lines each served request adds to the log file, for the configs that write one. Fastify's built-in
 // logger writes two by default ('incoming request' and 'request completed').
 const LINES_PER_REQUEST = {
@@ -66,6 +74,7 @@ const LINES_PER_REQUEST = {
   'floor-wide': 1,
   file: 1,
   verify: 1,
+  pg: 1,
   'pino-http': 1,
   'express-winston': 1,
   'koa-pino-logger': 1,
@@ -281,7 +290,26 @@ async function stopServer(server) {
 
 /** One server process under load for `seconds`: throughput, latency, CPU, memory, log backlog. */
 async function measure({ framework, config, seconds, connections, token, env, logFile }) {
-  const server = await startServer(framework, config, { ...env, BENCH_LOG_FILE: logFile });
+  // pg: a schema of its own each round; what it "logged" is the rows stored there.
+  const schema = `bench_pg_${process.pid}_${randomUUID().slice(0, 8)}`;
+  const pgClient = config === 'pg' ? new pg.Client({ connectionString: PG_URL }) : undefined;
+  await pgClient?.connect();
+  const countLogged = pgClient
+    ? async () => {
+        const { rows } = await pgClient.query(`SELECT to_regclass($1) IS NOT NULL AS there`, [
+          `${schema}.authtrail_events`,
+        ]);
+        if (!rows[0].there) return { lines: 0, bytes: 0 };
+        const n = await pgClient.query(`SELECT count(*)::int AS n FROM ${schema}.authtrail_events`);
+        return { lines: n.rows[0].n, bytes: 0 };
+      }
+    : async () => countLines(logFile);
+  const server = await startServer(framework, config, {
+    ...env,
+    BENCH_LOG_FILE: logFile,
+    BENCH_PG_URL: PG_URL,
+    BENCH_PG_SCHEMA: schema,
+  });
   const { pid } = server.child;
   const linesPerRequest = LINES_PER_REQUEST[config];
   try {
@@ -304,14 +332,14 @@ async function measure({ framework, config, seconds, connections, token, env, lo
     // Read right away: CPU and RSS as of the end of the load, then the log as it stands.
     const cpu = cpuMicros(pid) - cpuBefore;
     const rssEnd = rssMb(pid);
-    const atStop = linesPerRequest ? countLines(logFile) : undefined;
+    const atStop = linesPerRequest ? await countLogged() : undefined;
     let after1s;
     if (linesPerRequest) {
       await sleep(Math.max(0, 1000 - (performance.now() - stoppedAt)));
-      after1s = countLines(logFile);
+      after1s = await countLogged();
     }
     const exit = await stopServer(server);
-    const afterExit = linesPerRequest ? countLines(logFile) : undefined;
+    const afterExit = linesPerRequest ? await countLogged() : undefined;
     const served = result['2xx'];
     // The log holds the warm-up's lines too. Autocannon drops the requests in flight when time is up;
     // the server may still answer and log them, so a count can pass 100% of "served" by up to one
@@ -340,7 +368,7 @@ async function measure({ framework, config, seconds, connections, token, env, lo
         loggedAtStop: logged(atStop),
         loggedAfter1s: logged(after1s),
         loggedAfterExit: logged(afterExit),
-        bytesPerLine: afterExit.lines ? afterExit.bytes / afterExit.lines : undefined,
+        bytesPerLine: afterExit.bytes ? afterExit.bytes / afterExit.lines : undefined,
       },
       verified: config === 'verify' ? verifiedIn(logFile) : undefined,
       exit,
@@ -350,6 +378,10 @@ async function measure({ framework, config, seconds, connections, token, env, lo
       server.child.kill('SIGKILL');
     // A fresh file every round; they run to hundreds of MB, so none is kept.
     rmSync(logFile, { force: true });
+    if (pgClient) {
+      await pgClient.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await pgClient.end();
+    }
   }
 }
 

@@ -6,6 +6,7 @@
 //   noop                  authtrail, a sink that discards every event
 //   file                  authtrail, fileSink(BENCH_LOG_FILE)
 //   verify                authtrail, fileSink + its own token verification against a JWKS
+//   pg                    authtrail, storeSink(postgresStore) into BENCH_PG_SCHEMA (not a default config)
 //   floor                 the minimal hand-written audit logger of bench/floor.mjs (a reference)
 //   floor-wide            the same with lines padded to authtrail's length (~650 bytes; not a default)
 //   pino-http             Express + pino-http, pino.destination({ dest, sync: false })
@@ -17,6 +18,7 @@
 // Environment (set by bench/run.mjs):
 //   BENCH_LOG_FILE         where the file-writing configs write (default: a new temporary file)
 //   BENCH_VERIFY_ISSUER, BENCH_VERIFY_AUDIENCE, BENCH_VERIFY_JWKS_URI   for `verify`
+//   BENCH_PG_URL, BENCH_PG_SCHEMA   for `pg` (default postgres://postgres@127.0.0.1:5432/test, bench_pg)
 //
 // Shutdown: authtrail configs install no signal listener, so that authtrail's own handling (close
 // the auditor, flush, raise the signal again) is what the runner measures after SIGTERM. The other
@@ -36,15 +38,26 @@ const floorPadding = { floor: 0, 'floor-wide': 320 }[config];
 /** authtrail's options for the authtrail configs, or undefined for the others. */
 async function authtrailOptions() {
   // Only authtrail configs load authtrail at all, so the others run without its signal handling.
-  if (!['noop', 'file', 'verify'].includes(config)) return undefined;
+  if (!['noop', 'file', 'verify', 'pg'].includes(config)) return undefined;
   const { fileSink } = await import('@authtrail/core');
   const configs = {
     noop: () => ({ sinks: [{ name: 'noop', write() {} }] }),
     file: () => ({ sinks: [fileSink(logFile)] }),
     verify: () => ({ sinks: [fileSink(logFile)], verify: verifyOptions() }),
+    pg: async () => {
+      const { storeSink } = await import('@authtrail/store');
+      const { postgresStore } = await import('@authtrail/store-postgres');
+      const store = postgresStore({
+        connectionString: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/test',
+        schema: process.env.BENCH_PG_SCHEMA || 'bench_pg',
+      });
+      // Migrated before the server listens, as an app's first batch would otherwise do it.
+      await store.migrate();
+      return { sinks: [storeSink(store)] };
+    },
   };
   return {
-    ...configs[config](),
+    ...(await configs[config]()),
     keys: { fingerprint: 'benchmark-fingerprint-key-0123456789' },
     service: 'bench',
   };

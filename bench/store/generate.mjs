@@ -12,6 +12,7 @@
 // Memory stays flat: the auditor is flushed every FLUSH_EVERY events (its queue holds 10,000).
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { setImmediate } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { createAuditor } from '@authtrail/core';
 
@@ -232,7 +233,7 @@ function* traffic(total, days, seed) {
  * Records `events` events through a real auditor writing to `sinks`, flushing every FLUSH_EVERY
  * events so that the auditor's queue never drops one. Resolves to the auditor's stats after close.
  */
-export async function generate({ events, days = 30, seed = 42, sinks, delivery }) {
+export async function generate({ events, days = 30, seed = 42, sinks, delivery, yieldEvery = 0 }) {
   let now = 0;
   const ids = rng(seed ^ 0x5eed);
   const auditor = createAuditor({
@@ -253,6 +254,9 @@ export async function generate({ events, days = 30, seed = 42, sinks, delivery }
     now = time;
     auditor.record(event);
     if (++n % FLUSH_EVERY === 0) await auditor.flush();
+    // As an app's requests do: let delivery run between events, so that a batch is sent while the
+    // next ones are made, instead of every batch waiting for the flush.
+    else if (yieldEvery > 0 && n % yieldEvery === 0) await setImmediate();
   }
   await auditor.close();
   return auditor.stats();

@@ -138,6 +138,12 @@ export async function retainPartitions(
         chainHeads: heads.map((h): ChainHead => ({ id: h.id, seq: Number(h.seq), hash: h.hash })),
       };
       await client.query(`DROP TABLE ${table}`);
+      // The day's counts go with its events, in the same transaction: a count never sees one
+      // without the other.
+      await client.query(`DELETE FROM ${s}.authtrail_hourly WHERE hour >= $1 AND hour < $2`, [
+        new Date(day * DAY_MS),
+        new Date((day + 1) * DAY_MS),
+      ]);
       // Told before the commit: a report that cannot be recorded keeps the day.
       onDrop?.(report);
       await client.query('COMMIT');

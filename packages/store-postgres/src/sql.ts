@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { AuthtrailError } from '@authtrail/core/sink';
-import type { StoreFilter, TimeRange } from '@authtrail/store';
+import {
+  rollupCovers,
+  rollupSource,
+  wholeHours,
+  type BucketInterval,
+  type QueryField,
+  type StoreFilter,
+  type TimeRange,
+} from '@authtrail/store';
 
 /** A statement's values, and the placeholder of each value added. */
 export class Params {
@@ -41,6 +49,58 @@ export function conditions(params: Params, range: TimeRange & { where?: StoreFil
     out.push(`(${params.filter(range.where)})`);
   }
   return out;
+}
+
+/**
+ * The events counted by `groups` (SQL over the events' columns: a bucket, a key), as a relation of
+ * `g0..gN` and `n` whose values are added to `params`. From the hourly rollup when it answers
+ * exactly ({@link rollupCovers}): its whole hours there, the part hours at the range's edges from
+ * the events (`table`); else by scanning the events. `s` is the quoted schema.
+ */
+export function groupCounts(
+  params: Params,
+  table: string,
+  s: string,
+  groups: readonly string[],
+  options: TimeRange & { where?: StoreFilter; interval?: BucketInterval; by?: QueryField },
+): string {
+  const cols = groups.map((g, i) => `${g} AS g${i}`).join(', ');
+  const by = groups.map((_, i) => i + 1).join(', ');
+  const from = options.from === undefined ? undefined : instant(options.from, 'from');
+  const to = options.to === undefined ? undefined : instant(options.to, 'to');
+  const hours = rollupCovers(options) ? wholeHours(from, to) : undefined;
+  if (hours === undefined)
+    return `(SELECT ${cols}, count(*) AS n FROM ${table} ${whereClause(conditions(params, options))} GROUP BY ${by})`;
+  const filter = conditions(params, { where: options.where });
+  const inRollup = [...filter];
+  if (hours.from) inRollup.push(`time >= ${params.add(hours.from)}`);
+  if (hours.to) inRollup.push(`time < ${params.add(hours.to)}`);
+  const parts = [
+    `SELECT ${cols}, sum(n) AS n FROM ${rollupSource(s)} r ${whereClause(inRollup)} GROUP BY ${by}`,
+  ];
+  // The part hours, when the range does not start or end on an hour; the filter's placeholders are
+  // the same values, used twice.
+  const edges: string[] = [];
+  if (from && hours.from && from < hours.from)
+    edges.push(`(time >= ${params.add(from)} AND time < ${params.add(hours.from)})`);
+  if (to && hours.to && to > hours.to)
+    edges.push(`(time >= ${params.add(hours.to)} AND time < ${params.add(to)})`);
+  if (edges.length > 0)
+    parts.push(
+      `SELECT ${cols}, count(*) AS n FROM ${table} ${whereClause([...filter, `(${edges.join(' OR ')})`])} GROUP BY ${by}`,
+    );
+  return `(${parts.join(' UNION ALL ')})`;
+}
+
+/**
+ * How the key `column` of a count or top N is sorted: text by byte (`COLLATE "C"`), as the
+ * embedded engine and a C-collated database do, so that a server's locale never reorders an
+ * answer; an address (`ip`) and a `status` in their own order.
+ */
+export function keyOrder(column: string, field: QueryField | undefined): string {
+  return field === undefined || field === 'ip' || field === 'status'
+    ? column
+    : `${column} COLLATE "C"`;
 }
 
 /** `WHERE a AND b`, or nothing. */

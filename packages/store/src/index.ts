@@ -45,6 +45,13 @@ export {
   type Migration,
 } from './schema.js';
 export {
+  ROLLUP_COLUMNS,
+  rollupCovers,
+  rollupSource,
+  rollupUpsertSql,
+  wholeHours,
+} from './rollup.js';
+export {
   storeSink,
   type RetentionStats,
   type StoreSink,
