@@ -51,6 +51,35 @@ const FRAMEWORKS = [
   message: 'core is framework-free: it defines the neutral shapes adapters fill.',
 }));
 
+/** The imports of a store engine's sources: the store, the schema, core's sink entry, and `also`. */
+function engineRules(name, also) {
+  return {
+    files: [`packages/${name}/src/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@authtrail/core', message: ENGINE_ON_STORE }],
+          patterns: [
+            INTERNALS,
+            CORE_ENTRIES,
+            {
+              group: [
+                '@authtrail/*',
+                '!@authtrail/schema',
+                '!@authtrail/core',
+                '!@authtrail/store',
+                ...also,
+              ],
+              message: ENGINE_ON_STORE,
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**'] },
   js.configs.recommended,
@@ -132,30 +161,10 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    files: ['packages/store-postgres/src/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [{ name: '@authtrail/core', message: ENGINE_ON_STORE }],
-          patterns: [
-            INTERNALS,
-            CORE_ENTRIES,
-            {
-              group: [
-                '@authtrail/*',
-                '!@authtrail/schema',
-                '!@authtrail/core',
-                '!@authtrail/store',
-              ],
-              message: ENGINE_ON_STORE,
-            },
-          ],
-        },
-      ],
-    },
-  },
+  // A store engine builds on the store; the embedded engine adapts, running the PostgreSQL
+  // engine's code on PGlite, so it imports that engine too.
+  engineRules('store-postgres', []),
+  engineRules('store-embedded', ['!@authtrail/store-postgres']),
   {
     // The CLI reaches every package, lazily: a static import of the store would load pg for
     // `authtrail verify`. Types are free; values come through `import()` in src/store.ts.

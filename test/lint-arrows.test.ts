@@ -182,3 +182,15 @@ test('the PostgreSQL engine imports the store, the schema, core/sink and pg; not
   ]);
   expect(messages[0]).toContain('A store engine builds on @authtrail/store');
 });
+
+test('the embedded engine imports the store, the PostgreSQL engine it adapts, the schema and core/sink; no adapter, no internals', () => {
+  const probe = `${STORE_PROBE}\nimport { postgresStore } from '@authtrail/store-postgres';\nexport const more = [postgresStore];`;
+  const messages = reports('packages/store-embedded/src/probe.ts', probe);
+  expect(flagged(messages)).toEqual([
+    '3 @authtrail/core',
+    '5 @authtrail/express',
+    '6 @authtrail/core/options',
+    '8 @authtrail/store/src/schema.js',
+  ]);
+  expect(messages[0]).toContain('A store engine builds on @authtrail/store');
+});

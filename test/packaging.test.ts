@@ -16,7 +16,7 @@ import {
   symlinkSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createContext, runInContext } from 'node:vm';
 import { buildSync } from 'esbuild';
 
@@ -30,10 +30,19 @@ const NAMES = [
   'koa',
   'schema',
   'store',
+  'store-embedded',
   'store-postgres',
   'winston',
 ];
-const THIRD_PARTY = ['express', 'fastify-plugin', 'jose', 'koa', 'pg', 'winston'];
+const THIRD_PARTY = [
+  '@electric-sql/pglite',
+  'express',
+  'fastify-plugin',
+  'jose',
+  'koa',
+  'pg',
+  'winston',
+];
 let dir: string;
 let app: string;
 let packed: Map<string, string[]>;
@@ -58,6 +67,7 @@ beforeAll(() => {
     packed.set(name, list.trim().split('\n'));
   }
   for (const dep of THIRD_PARTY) {
+    mkdirSync(dirname(join(app, 'node_modules', dep)), { recursive: true });
     symlinkSync(join(root, 'node_modules', dep), join(app, 'node_modules', dep), 'junction');
   }
 }, 60000);
@@ -145,7 +155,7 @@ test.each([
     'CommonJS require',
     [
       '-e',
-      "const s = require('@authtrail/store'); const p = require('@authtrail/store-postgres'); process.stdout.write([typeof s.storeSink, typeof s.compileQuery, s.migrations.length > 0, typeof p.postgresStore].join(' '))",
+      "const s = require('@authtrail/store'); const p = require('@authtrail/store-postgres'); const e = require('@authtrail/store-embedded'); process.stdout.write([typeof s.storeSink, typeof s.compileQuery, s.migrations.length > 0, typeof p.postgresStore, typeof e.embeddedStore].join(' '))",
     ],
   ],
   [
@@ -153,11 +163,11 @@ test.each([
     [
       '--input-type=module',
       '-e',
-      "import { storeSink, compileQuery, migrations } from '@authtrail/store'; import { postgresStore } from '@authtrail/store-postgres'; process.stdout.write([typeof storeSink, typeof compileQuery, migrations.length > 0, typeof postgresStore].join(' '))",
+      "import { storeSink, compileQuery, migrations } from '@authtrail/store'; import { postgresStore } from '@authtrail/store-postgres'; import { embeddedStore } from '@authtrail/store-embedded'; process.stdout.write([typeof storeSink, typeof compileQuery, migrations.length > 0, typeof postgresStore, typeof embeddedStore].join(' '))",
     ],
   ],
-])('the store and PostgreSQL store tarballs load by %s', (_name, args) => {
-  expect(run(args as string[])).toBe('function function true function');
+])('the tarballs of the store and both engines load by %s', (_name, args) => {
+  expect(run(args as string[])).toBe('function function true function function');
 });
 
 // A sink package's view of core: the sink entry (checkOptions, formatEvent) beside the main one.
@@ -362,6 +372,7 @@ test.each([
   'jest',
   'schema',
   'store',
+  'store-embedded',
   'store-postgres',
 ])('@authtrail/%s ships declarations for both module systems', (name) => {
   const dir = join(app, 'node_modules/@authtrail', name);
