@@ -1,6 +1,8 @@
 // Every runnable example starts, does its scripted walk (--once) and prints real audit events.
 import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { AuditEvent } from '@authtrail/core';
@@ -9,14 +11,16 @@ import { AUDIT_FINGERPRINT_KEY, USERS } from '@authtrail/testbed/accounts.cjs';
 const run = promisify(execFile);
 
 async function events(script: string, ...args: string[]): Promise<AuditEvent[]> {
+  // The demo's embedded store goes to a directory of its own, not into the repository's .authtrail/.
+  const store = mkdtempSync(join(tmpdir(), 'authtrail-example-'));
   const { stdout } = await run(
     process.execPath,
     [join(__dirname, '..', script), '--once', ...args],
     {
-      env: { ...process.env, PORT: '0', NO_COLOR: '1' },
+      env: { ...process.env, PORT: '0', NO_COLOR: '1', AUTHTRAIL_STORE: join(store, '.authtrail') },
       timeout: 60_000,
     },
-  );
+  ).finally(() => rmSync(store, { recursive: true, force: true }));
   return stdout
     .split('\n')
     .filter((line) => line.startsWith('{'))

@@ -2,6 +2,8 @@
 // Starts an OpenID Provider, an Express relying party and a bearer-token API on 127.0.0.1, walks
 // through real logins, failures, API calls and a logout, and prints the audit events as they happen.
 import { stdoutSink } from '@authtrail/core';
+import { storeSink } from '@authtrail/store';
+import { embeddedStore } from '@authtrail/store-embedded';
 import browser from '@authtrail/testbed/browser.cjs';
 import { SHORT_CLIENT, USERS, startStack } from '@authtrail/testbed/stack.mjs';
 
@@ -18,7 +20,20 @@ const paint = (code, s) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
 
 // One line per event as it happens: the pretty format on a terminal (coloured unless NO_COLOR),
 // the raw JSON events with --json.
-const sinks = [stdoutSink({ format: json ? 'native' : 'pretty' })];
+// And into the embedded store in ./.authtrail (or the directory AUTHTRAIL_STORE names), for
+// `npx authtrail query` afterwards. One store for the three auditors, closed once at the end.
+const named = process.env.AUTHTRAIL_STORE;
+const storeDir = named && !/^[a-z][a-z0-9+.-]*:\/\//i.test(named) ? named : '.authtrail';
+const store = embeddedStore({ directory: storeDir });
+const sinks = [
+  stdoutSink({ format: json ? 'native' : 'pretty' }),
+  storeSink(store, { closeStore: false }),
+];
+const closeAll = async () => {
+  await stack.close();
+  await store.close();
+};
+const tryQuery = `npx authtrail query 'outcome:failure'${named ? ` --store ${storeDir}` : ''}`;
 
 async function start() {
   const port = Number(process.env.PORT ?? 3000);
@@ -115,15 +130,16 @@ await step('7. Alice logs out', async () => {
 });
 
 if (once) {
-  await stack.close();
-  say('\nDone.\n');
+  await closeAll();
+  say(`\nDone. The events are in the store in ${storeDir}/: try ${paint(1, tryQuery)}\n`);
 } else {
   say(
     `\nTry it yourself: open ${paint(1, stack.rpUrl)} and sign in as alice / ${USERS.alice.password}` +
-      ` (or bob / ${USERS.bob.password}).\nEvents print here as they happen. Ctrl-C to stop.\n`,
+      ` (or bob / ${USERS.bob.password}).\nEvents print here as they happen, and go to the store in ${storeDir}/:` +
+      ` after Ctrl-C (the demo holds the store while it runs), try ${paint(1, tryQuery)}\n`,
   );
   const stop = async () => {
-    await stack.close();
+    await closeAll();
     process.exit(0);
   };
   process.once('SIGINT', stop);

@@ -10,10 +10,16 @@ const USAGE = `Usage: authtrail verify <files...> [--key-file <path> | --key <se
        authtrail flow <event id | flow id | token fingerprint | session id> [--format text|json]
        authtrail stats ['<query>'] [--from <time>] [--to <time>] [--by outcome] [--interval 1h]
                        [--top 5] [--format table|json]
+       authtrail import <files...> [--key-file <path> ...] [--batch 2000] [--json] [--store <url>]
+       authtrail ingest [--follow] <file> [--state <path>] [--batch 1000] [--store <url>]
+       authtrail tail [-f] ['<query>'] [--file <path>] [-n 10] [--format table|ndjson|csv]
+                      [--store <url>]
+       authtrail <command> --help     (import, ingest, tail: their options in full)
 
   Checks the hash chain of audit logs written with keys.chain and reports OK, or the first
   modified, deleted, inserted, reordered, truncated or replayed event (or run) with its file and
-  line. Give every file of a log, oldest first (e.g. audit.jsonl.2 audit.jsonl.1 audit.jsonl).
+  line. Give every file of a log, oldest first (e.g. audit.jsonl.2.gz audit.jsonl.1 audit.jsonl);
+  gzip-compressed files are read as they are.
 
   --key-file <path>  file holding the chain key, or one "<id>=<key>" line per key of a rotation;
                      may be repeated (preferred: a key on the command line shows in ps)
@@ -43,6 +49,10 @@ const USAGE = `Usage: authtrail verify <files...> [--key-file <path> | --key <se
   flow prints every event of the login flow, token life and session around an id, in time order.
   stats counts events per --interval (1m, 5m, 15m, 1h, 1d) split by --by (a field), and the
   users, IPs and clients with the most failures (default --from -24h).
+  import stores the events of log files (JSON lines, rotated, gzip) once each, verifying their
+  hash chain with the verify options; ingest follows a live log into the store across rotations
+  and restarts; tail prints the last events matching a query, from a --file or the store, and
+  with -f each new one.
 
   --store <url>      the store: postgres://user@host:5432/database (default AUTHTRAIL_STORE)
   --schema <name>    the PostgreSQL schema of the store (default authtrail)
@@ -51,7 +61,79 @@ const USAGE = `Usage: authtrail verify <files...> [--key-file <path> | --key <se
   NO_COLOR           set (to anything) for no colour; colour is only ever used on a terminal
 
 Exit status: 0 verified (or set up, or answered), 1 a problem was found (verify), nothing found
-(flow) or the store failed, 2 usage error, unreadable file or malformed query.`;
+(flow), a line was not imported or the chain broke (import, ingest) or the store failed, 2 usage
+error, unreadable file or malformed query.`;
+
+const COMMAND_HELP: Readonly<Record<string, string>> = {
+  import: `Usage: authtrail import <files...> [--key-file <path> | --key <secret>] [--seed-file <path>]
+                        [--allow-open] [--anchors <path>] [--batch 2000] [--json]
+                        [--store <url>] [--schema <name>]
+
+  Stores every event of the files (JSON lines as a fileSink writes them; rotated files, oldest
+  first: audit.jsonl.2 audit.jsonl.1 audit.jsonl; gzip-compressed ones too) in batches. Importing
+  a file again stores nothing twice: an event already stored (same id and time) is counted as
+  already stored. A line that is not an authtrail event is reported with its file and line and
+  skipped; the rest goes in. A progress bar (rate, ETA) shows on a terminal's standard error; a
+  summary line always ends the import.
+
+  With a key (the options of authtrail verify, or AUTHTRAIL_CHAIN_KEY) the hash chain is verified
+  as the files are read: a break is reported with its file and line, every event is still stored.
+
+  --key-file, --key, --seed-file, --allow-open, --anchors   as for authtrail verify
+  --batch <n>        events per insert, 1 to 10000 (default 2000)
+  --json             print the summary (and the chain's report) as JSON
+  --store <url>      postgres://user@host:5432/database (default AUTHTRAIL_STORE); the schema is
+                     created if it is not there
+  --schema <name>    the PostgreSQL schema of the store (default authtrail)
+
+  Example: authtrail import /var/log/app/audit.jsonl.2.gz /var/log/app/audit.jsonl.1 \
+             /var/log/app/audit.jsonl --key-file /etc/app/chain.key --store postgres://audit@db/audit
+
+Exit status: 0 every event stored (and the chain verified), 1 lines not imported, a file not read
+to its end, a broken chain, or the store failed (run the import again: nothing is stored twice),
+2 usage error or a file that cannot be read.`,
+  ingest: `Usage: authtrail ingest [--follow] <file> [--state <path>] [--batch 1000] [--store <url>] [--schema <name>]
+
+  Stores the events of a live log as a fileSink writes it, then (--follow) each new one as it is
+  written, across rotations (audit.jsonl -> audit.jsonl.1 ...): a rotated file is read to its end
+  before the next one. Where reading got to is saved after each batch the store committed, in a
+  state file, so that a restart (even after a crash) goes on from there and every event is stored
+  once. The first run starts at the oldest file of the log present (audit.jsonl.5 ... audit.jsonl);
+  a rotated file another tool compressed is skipped with a notice: give it to authtrail import.
+  SIGINT or SIGTERM: the batch being read is stored, its position saved, then it stops.
+
+  --follow, -f       keep reading as the log grows (without it: stop at the live file's end)
+  --state <path>     the state file (default: .<file name>.ingest.json beside the log). One state
+                     for each log and store: another log's or another store's state is refused
+  --batch <n>        events per insert, 1 to 10000 (default 1000)
+  --store <url>      postgres://user@host:5432/database (default AUTHTRAIL_STORE)
+  --schema <name>    the PostgreSQL schema of the store (default authtrail)
+
+  Example: authtrail ingest --follow /var/log/app/audit.jsonl --store postgres://audit@db/audit
+
+Exit status: 0 stopped (end of the log, or a signal) with every line stored, 1 a line was not an
+event (reported with file and line) or the store failed, 2 usage error or unreadable state.`,
+  tail: `Usage: authtrail tail [-f] ['<query>'] [--file <path>] [-n 10] [--format table|ndjson|csv]
+                      [--store <url>] [--schema <name>]
+
+  Prints the last events matching a query (all events without one), oldest first, and with -f
+  each new matching event as it comes. From --file: the query is evaluated on each line as the
+  store would (same fields, wildcards, negation, CIDR ranges); -f follows the file across its
+  rotations. From the store: -f asks it every second for events after the last one printed (an
+  event stored later with an earlier time than that one is not shown: use query for those). A
+  table on a terminal, ndjson when piped.
+
+  -f, --follow       keep printing new events (stop with Ctrl-C)
+  --file <path>      a log file (JSON lines; gzip too without -f) instead of the store
+  -n, --lines <n>    how many of the last events first, 0 to 10000 (default 10)
+  --format <f>       table, ndjson or csv
+  --store <url>      postgres://user@host:5432/database (default AUTHTRAIL_STORE)
+  --schema <name>    the PostgreSQL schema of the store (default authtrail)
+
+  Example: authtrail tail -f 'outcome:failure -ip:10.0.0.0/8' --file /var/log/app/audit.jsonl
+
+Exit status: 0, 1 the store failed, 2 usage error, unreadable file or malformed query.`,
+};
 
 const COMMANDS: Readonly<
   Record<string, () => Promise<(args: string[]) => number | Promise<number>>>
@@ -61,6 +143,9 @@ const COMMANDS: Readonly<
   query: async () => (await import('./commands/query.js')).query,
   flow: async () => (await import('./commands/flow.js')).flow,
   stats: async () => (await import('./commands/stats.js')).stats,
+  import: async () => (await import('./commands/import.js')).importFiles,
+  ingest: async () => (await import('./commands/ingest.js')).ingest,
+  tail: async () => (await import('./commands/tail.js')).tail,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -71,6 +156,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!Object.hasOwn(COMMANDS, command))
     throw new UsageError(`unknown command "${printable(command.slice(0, 40))}"`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(
+      (Object.hasOwn(COMMAND_HELP, command) ? COMMAND_HELP[command] : USAGE) + '\n',
+    );
+    return 0;
+  }
   return (await COMMANDS[command]!())(rest);
 }
 

@@ -1,5 +1,7 @@
-// How the store commands reach a store: `--store` or AUTHTRAIL_STORE names it, the engine's package
-// is loaded only here, on demand, so `authtrail verify` never loads pg.
+// How the store commands reach a store: `--store` or AUTHTRAIL_STORE names it (a postgres:// URL or an
+// embedded store's directory; `./.authtrail` by default), the engine's package is loaded only here,
+// on demand, so `authtrail verify` never loads pg nor PGlite.
+import { existsSync } from 'node:fs';
 import type * as StorePackage from '@authtrail/store';
 import type { Store } from '@authtrail/store';
 import { CommandError, UsageError, printable } from './terminal.js';
@@ -44,14 +46,33 @@ export function loadStore(): Promise<typeof StorePackage> {
   return load('@authtrail/store', () => import('@authtrail/store'));
 }
 
-/** The store named by `--store`, else AUTHTRAIL_STORE. */
-export async function openStore(values: { store?: string; schema?: string }): Promise<Store> {
+/** How a command opens the store. */
+export interface OpenOptions {
+  /**
+   * The command writes (import, ingest): the schema is created or migrated if needed. Readers never
+   * do, so a mistyped --schema is an error rather than a new empty store.
+   * @default false
+   */
+  write?: boolean;
+}
+
+/** Where the embedded store is when neither `--store` nor AUTHTRAIL_STORE names one. */
+const DEFAULT_DIRECTORY = '.authtrail';
+
+/** The store named by `--store`, else AUTHTRAIL_STORE, else the embedded store in `./.authtrail`. */
+export async function openStore(
+  values: { store?: string; schema?: string },
+  options: OpenOptions = {},
+): Promise<Store> {
   const named = values.store ?? process.env.AUTHTRAIL_STORE;
-  if (named === undefined || named === '')
+  if (named === undefined || named === '') {
+    if (values.schema === undefined && existsSync(DEFAULT_DIRECTORY))
+      return openEmbedded(DEFAULT_DIRECTORY, options);
     throw new CommandError(
-      'authtrail: no store: give --store postgres://user@host:5432/database, or set AUTHTRAIL_STORE',
+      `authtrail: no store: no ${DEFAULT_DIRECTORY} directory here: run the app (or the demo) that writes its embedded store here, or give --store <directory> or --store postgres://user@host:5432/database, or set AUTHTRAIL_STORE`,
       2,
     );
+  }
   if (/^postgres(ql)?:\/\//i.test(named)) {
     const { postgresStore } = await load(
       '@authtrail/store-postgres',
@@ -64,22 +85,29 @@ export async function openStore(values: { store?: string; schema?: string }): Pr
       max: 2,
       connectTimeoutMs: 5000,
       // A reader: never creates a schema because --schema was mistyped, nor needs the right to migrate.
-      readOnly: true,
+      readOnly: options.write !== true,
     });
   }
   if (values.schema !== undefined)
     throw new UsageError('--schema names a PostgreSQL schema: give a postgres:// store with it');
-  return openEmbedded(named);
+  // Never echo a URL that is not postgres://: it may be a mistyped one with a password in it.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(named))
+    throw new UsageError(
+      '--store is a URL, but not postgres://: give postgres://user@host:5432/database, or the directory of an embedded store',
+    );
+  return openEmbedded(named, options);
 }
 
-/** The embedded engine (a directory): its engine plugs in here. */
-function openEmbedded(directory: string): Promise<Store> {
-  // Never echo what was given: it may be a mistyped URL with a password in it.
-  void directory;
-  throw new CommandError(
-    'authtrail: the store is not a postgres:// URL, and the embedded store (a directory) is not available yet; use --store postgres://user@host:5432/database',
-    2,
+/**
+ * The embedded store in `directory`. A reader opens it read-only; either way it takes the
+ * directory's lock, so a store an app holds is refused with an error naming that app.
+ */
+async function openEmbedded(directory: string, options: OpenOptions): Promise<Store> {
+  const { embeddedStore } = await load(
+    '@authtrail/store-embedded',
+    () => import('@authtrail/store-embedded'),
   );
+  return embeddedStore({ directory, readOnly: options.write !== true });
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = {

@@ -28,7 +28,7 @@ export function formatOf(given: string | undefined, allowed: readonly string[] =
   return given as Format;
 }
 
-const HEADER = [
+export const HEADER = [
   'time',
   'type',
   'outcome',
@@ -43,7 +43,7 @@ const HEADER = [
 /** The user as the trail knows it: the id, or the pseudonym's hash. */
 const userOf = (e: AuditEvent) => e.user?.id ?? e.user?.hash;
 
-function tableRow(e: AuditEvent): string[] {
+export function tableRow(e: AuditEvent): string[] {
   const http = e.http;
   return [
     cell(e.time, 24),
@@ -58,7 +58,7 @@ function tableRow(e: AuditEvent): string[] {
   ];
 }
 
-const CSV_HEADER = [
+export const CSV_HEADER = [
   'time',
   'id',
   'type',
@@ -74,7 +74,7 @@ const CSV_HEADER = [
   'instance',
 ];
 
-function csvOf(e: AuditEvent): (string | number | undefined)[] {
+export function csvOf(e: AuditEvent): (string | number | undefined)[] {
   return [
     e.time,
     e.id,
