@@ -4,19 +4,10 @@
 import { createAuditor, memorySink, type AuditEvent, type ManualEvent } from '@authtrail/core';
 import { SCHEMA_VERSION, compileQuery, type Store } from '@authtrail/store';
 import { postgresStore } from '@authtrail/store-postgres';
-import { PG_URL, testSchema } from './support.js';
+import { PG_URL, testSchema, testStores } from './support.js';
 
-const db = testSchema('t_pgstore');
-const stores: Store[] = [];
-const open = (schema = db.schema) => {
-  const store = postgresStore({ connectionString: PG_URL, schema });
-  stores.push(store);
-  return store;
-};
-afterAll(async () => {
-  for (const store of stores) await store.close();
-  await db.drop();
-});
+const db = testStores('t_pgstore');
+const { open, stores } = db;
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 2, 1, 10, 0, 0);

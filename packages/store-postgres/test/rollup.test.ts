@@ -19,19 +19,10 @@ import {
   type Store,
 } from '@authtrail/store';
 import { postgresStore } from '@authtrail/store-postgres';
-import { PG_URL, testSchema } from './support.js';
+import { PG_URL, testSchema, testStores } from './support.js';
 
-const db = testSchema('t_rollup');
-const stores: Store[] = [];
-const open = (schema = db.schema) => {
-  const store = postgresStore({ connectionString: PG_URL, schema });
-  stores.push(store);
-  return store;
-};
-afterAll(async () => {
-  for (const store of stores) await store.close();
-  await db.drop();
-});
+const db = testStores('t_rollup');
+const { open, stores } = db;
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 2, 1, 0, 0, 0);
