@@ -1,6 +1,6 @@
 // Is a line of a file an authtrail event? `import`, `ingest` and `tail` take only lines that are:
 // a file may hold other JSON (an ECS copy, an app's own log lines), a cut line, or anything at all.
-import { isEventType, type AuditEvent } from '@authtrail/core';
+import { detectionProblems, isEventType, type AuditEvent } from '@authtrail/core';
 
 /** A line read as an event, or why it is not one (worded for a message, no text of the line in it). */
 export type EventLine =
@@ -63,6 +63,11 @@ function problemOf(event: Record<string, unknown>): string | undefined {
       !(Number.isInteger(status) && (status as number) >= 0 && (status as number) < 1000)
     )
       return '"http.status" is not an HTTP status';
+  }
+  // A detection is evidence an auditor or a report relies on: only the shape record() accepts.
+  if (event.detection !== undefined) {
+    const [problem] = detectionProblems(event.detection);
+    if (problem !== undefined) return problem;
   }
   return undefined;
 }

@@ -153,11 +153,28 @@ describe('authtrail import', () => {
     const hostile = `\x1b]0;owned\x07\x1b[2J${'x'.repeat(500)}`;
     writeFileSync(
       mixed,
-      [lines[0], hostile, lines[1], '{"schema":1,"id":"x"}', '', lines[2], '{"cut":'].join('\n'),
+      [
+        lines[0],
+        hostile,
+        lines[1],
+        '{"schema":1,"id":"x"}',
+        '',
+        lines[2],
+        '{"cut":',
+        // A detection whose evidence is not what record() accepts: a forged finding stays out.
+        JSON.stringify({
+          ...JSON.parse(lines[0]!),
+          id: '01958f3e-8a1c-7b1e-9c4d-2f6a0b3c4d5e',
+          type: 'authn.bruteforce.detected',
+          outcome: 'detected',
+          detection: { detector: 'brute_force', key: 'alice', severity: 'high' },
+        }),
+      ].join('\n'),
     );
     const { code, stdout, stderr } = await importing(mixed);
     expect(code).toBe(1);
-    expect(stdout).toContain('3 inserted, 0 already stored, 3 rejected');
+    expect(stdout).toContain('3 inserted, 0 already stored, 4 rejected');
+    expect(stderr).toContain(`${mixed}:8: detection.key is not a keyed hash`);
     expect(stderr).toContain(`${mixed}:2: not JSON, not imported: \\u{1b}]0;owned\\u{7}`);
     expect(stderr).toContain(`${mixed}:4: "id" is not a UUID, not imported`);
     expect(stderr).toContain(`${mixed}:7: not JSON, not imported: {"cut":`);

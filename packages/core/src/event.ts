@@ -65,6 +65,7 @@ export function newEvent(
     http: undefined,
     source: undefined,
     trace: undefined,
+    detection: undefined,
     delivery: undefined,
     seq: undefined,
     chain: undefined,

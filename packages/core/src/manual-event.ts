@@ -1,6 +1,8 @@
 import {
   AuthtrailError,
+  detectionProblems,
   isEventType,
+  outcomeOf,
   type AuditEvent,
   type ManualEvent,
   type ObserverRole,
@@ -46,9 +48,10 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
  * failed sign-in's attempted user name, a request body, an error), so it gets what built events get:
  * the same `user` rules (`pseudonymize`, `profile`), the same path and query redaction, and plain
  * data only, bounded in depth, keys, items, string length and in total. Throws
- * `ERR_AUTHTRAIL_INVALID_EVENT` for a type that is not `<category>.<action>.<outcome>`, and for an
+ * `ERR_AUTHTRAIL_INVALID_EVENT` for a type that is not `<category>.<action>.<outcome>`, for an
  * event that sets what the auditor sets (`schema`, `id`, `time`, `outcome`, `seq`, `chain`,
- * `delivery`).
+ * `delivery`), and for a `detection` that breaks the schema's rules or is not on a `*.detected`
+ * type.
  */
 export function manualEvent(
   o: ResolvedOptions,
@@ -67,6 +70,7 @@ export function manualEvent(
     );
   }
   refuseOwnFields(input);
+  const detection = input.detection === undefined ? undefined : manualDetection(input);
   const role =
     input.observer?.role === 'op' || input.observer?.role === 'rp' ? input.observer.role : 'rs';
   const event = newEvent(observers[role], input.type, Date.now());
@@ -84,7 +88,39 @@ export function manualEvent(
       key === 'http' ? (name: string, v: unknown) => redactHttp(o, name, v) : undefined;
     (event as unknown as Record<string, unknown>)[key] = sanitize(value, max, 0, budget, rewrite);
   }
+  // Checked whole rather than sanitized: a detection cut or stripped would count or point at
+  // something else. Its key is a hash already and is kept as it is (never redacted or hashed
+  // again); it takes at most ~400 bytes, outside the budget.
+  event.detection = detection;
   return event;
+}
+
+/**
+ * The `detection` of a manual event, checked by the schema's rules, or ERR_AUTHTRAIL_INVALID_EVENT
+ * naming every problem (never a value: a key that is not a hash may be what it should have hidden).
+ */
+function manualDetection(input: ManualEvent): AuditEvent['detection'] {
+  const problems = detectionProblems(input.detection);
+  if (outcomeOf(input.type) !== 'detected')
+    problems.unshift(`detection is for *.detected types only, not ${JSON.stringify(input.type)}`);
+  if (problems.length > 0)
+    throw new AuthtrailError(
+      'ERR_AUTHTRAIL_INVALID_EVENT',
+      `authtrail: record() cannot record this detection: ${problems.join('; ')}`,
+    );
+  const d = input.detection!;
+  // A copy of its fields, read once: nothing the app keeps can change the event afterwards.
+  return {
+    detector: d.detector,
+    key: d.key,
+    severity: d.severity,
+    count: d.count,
+    threshold: d.threshold,
+    window_s: d.window_s,
+    first: d.first,
+    last: d.last,
+    first_time: d.first_time,
+  };
 }
 
 /**

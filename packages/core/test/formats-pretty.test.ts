@@ -18,6 +18,13 @@ import {
 const KEY = { fingerprint: 'fingerprint-key-for-tests-0123456789' };
 const ESC = '\x1b';
 
+const prettyBase = {
+  schema: 1,
+  id: '01938f5e-7a00-7000-8000-000000000001',
+  time: '2025-01-02T03:04:05.678Z',
+  observer: { role: 'rp', service: 'shop', instance: 'h/1', adapter: 'express' },
+} as const;
+
 const LOGIN_FAILURE: ManualEvent = {
   type: 'api.authn.failure',
   reason: 'token_expired',
@@ -142,6 +149,49 @@ describe('stdoutSink({ format: "pretty" })', () => {
     expect(out).toContain('GET /cb\\x1b[1A -> 400');
     // The same line, uncoloured, from prettyLine.
     expect(prettyLine(hostile)).toBe(out.replace(/\x1b\[\d+m/g, '').trimEnd());
+  });
+
+  test('a detection shows its detector, count against threshold and severity first, in yellow on a TTY', async () => {
+    const detected: ManualEvent = {
+      type: 'authn.bruteforce.detected',
+      user: { id: 'alice' },
+      source: { ip: '203.0.113.7' },
+      detection: {
+        detector: 'brute_force',
+        key: 'Zm9vYmFyLWtleWVkLWhhc2g',
+        severity: 'high',
+        count: 10,
+        threshold: 10,
+        window_s: 900,
+        first: '01938f5e-6b00-7000-8000-0000000000a1',
+        last: '01938f5e-79f0-7000-8000-0000000000aa',
+      },
+    };
+    const pipe = terminal(false);
+    await printed(pipe.stream, [detected]);
+    expect(pipe.output()).toMatch(
+      /^\d\d:\d\d:\d\d\.\d{3}Z detected authn\.bruteforce\.detected detector=brute_force count=10\/10 severity=high user=alice\n$/,
+    );
+    const tty = terminal(true);
+    await withNoColor(undefined, () => printed(tty.stream, [detected]));
+    expect(tty.output()).toContain(`${ESC}[33mdetected`);
+  });
+
+  test('escapes a detection read back from a file whatever it holds', () => {
+    const forged = {
+      ...prettyBase,
+      type: 'authn.bruteforce.detected',
+      outcome: 'detected',
+      detection: {
+        detector: `x${ESC}[2J\nforged`,
+        count: '1\u202e',
+        threshold: 'a b',
+        severity: 'high"',
+      },
+    } as unknown as AuditEvent;
+    const line = prettyLine(forged);
+    expect(line).not.toMatch(/[\x00-\x1f\u202e]/);
+    expect(line).toContain('detector=x\\x1b[2J\\nforged count="1\\u202e/a b" severity="high\\""');
   });
 
   test('a user id that came through record() is one line too', async () => {

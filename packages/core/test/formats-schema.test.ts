@@ -1,6 +1,6 @@
 import { EventTypes, toEcs, toOcsf, type AuditEvent } from '@authtrail/schema';
 import { ecsProblems, ocsfProblems } from './formats-schemas.js';
-import { fullEvent } from './full-event.js';
+import { FULL_DETECTION, fullEvent } from './full-event.js';
 
 type Json = Record<string, unknown>;
 
@@ -150,6 +150,29 @@ renderings.push(
     event('authn.login.failure', { user: { email: 'ünï@exämple.com' } }),
   ],
 );
+
+// Every detection type (and one of your own) at every severity, and a detection with nothing but
+// its required fields, fired by a single event.
+for (const type of [...ALL_TYPES.filter((t) => t.endsWith('.detected')), 'billing.abuse.detected'])
+  for (const severity of ['low', 'medium', 'high', 'critical'] as const)
+    renderings.push([
+      `${type}, a ${severity} detection`,
+      event(type, { detection: { ...FULL_DETECTION, severity } }),
+    ]);
+renderings.push([
+  'a detection with its required fields only, one event its whole evidence',
+  event('api.invalid_signature.detected', {
+    detection: {
+      detector: 'invalid_signature_burst',
+      key: 'c29tZS1pcC1oYXNoLTEyMw',
+      severity: 'medium',
+      count: 1,
+      threshold: 1,
+      first: FULL_DETECTION.last,
+      last: FULL_DETECTION.last,
+    },
+  }),
+]);
 
 describe('ECS and OCSF renderings against the official schemas', () => {
   test.each(renderings)('%s is valid OCSF 1.3.0', (_name, e) => {

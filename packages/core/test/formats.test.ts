@@ -19,7 +19,7 @@ import {
 } from '@authtrail/core';
 // The official OCSF 1.3.0 and ECS 8.11 definitions, read from ../shared/schemas/.
 import { ecsProblems, ocsfProblems } from './formats-schemas.js';
-import { fullEvent } from './full-event.js';
+import { FULL_DETECTION, fullEvent } from './full-event.js';
 
 const KEY = { fingerprint: 'fingerprint-key-for-tests-0123456789' };
 type Json = Record<string, unknown>;
@@ -94,6 +94,7 @@ describe('formatEvent / toEcs / toOcsf', () => {
       'oauth.token_refresh.success': [3002, 99, 'Token Refresh'],
       'oauth.token_refresh.failure': [3002, 99, 'Token Refresh'],
       'oauth.token_reuse.detected': [2004, 1, 'Create'],
+      'oauth.token_replay.detected': [2004, 1, 'Create'],
       'oauth.token_revoke.success': [3002, 99, 'Token Revoke'],
       'oauth.token_revoke.failure': [3002, 99, 'Token Revoke'],
       'oauth.token_introspect.success': [3002, 99, 'Token Introspect'],
@@ -105,12 +106,19 @@ describe('formatEvent / toEcs / toOcsf', () => {
       'api.authn.failure': [6001, 1, 'Create'],
       'api.authz.failure': [6001, 1, 'Create'],
       'authn.bruteforce.detected': [2004, 1, 'Create'],
+      'authn.spray.detected': [2004, 1, 'Create'],
+      'authn.credential_stuffing.detected': [2004, 1, 'Create'],
+      'authn.bruteforce_success.detected': [2004, 1, 'Create'],
+      'api.disallowed_alg.detected': [2004, 1, 'Create'],
+      'api.invalid_signature.detected': [2004, 1, 'Create'],
       'audit.delivery.failure': [0, 99, 'Delivery'],
+      'audit.silence.detected': [2004, 1, 'Create'],
       // Other entries added to the taxonomy later fall to Base Event until mapped on purpose.
       ...Object.fromEntries(
-        ALL_TYPES.filter((t) => t.startsWith('audit.') && t !== 'audit.delivery.failure').map(
-          (t) => [t, [0, 99, expect.any(String)]],
-        ),
+        ALL_TYPES.filter(
+          (t) =>
+            t.startsWith('audit.') && t !== 'audit.delivery.failure' && !t.endsWith('.detected'),
+        ).map((t) => [t, [0, 99, expect.any(String)]]),
       ),
     });
   });
@@ -139,6 +147,119 @@ describe('formatEvent / toEcs / toOcsf', () => {
     expect(toOcsf(fullEvent('api.authz.failure')).severity_id).toBeLessThan(
       toOcsf(alert).severity_id,
     );
+  });
+
+  test('maps a detection to ECS: rule.name is the detector, event.severity and event.risk_score the Elastic score of its severity, event.start its first evidence, threat the ATT&CK technique of its type, all of it under authtrail.detection', () => {
+    const alert = fullEvent('authn.bruteforce.detected');
+    expect(toEcs(alert)).toMatchObject({
+      event: { kind: 'alert', severity: 73, risk_score: 73, start: '2025-01-02T02:59:31.004Z' },
+      rule: { name: 'brute_force' },
+      threat: {
+        framework: 'MITRE ATT&CK',
+        tactic: { id: ['TA0006'], name: ['Credential Access'] },
+        technique: {
+          id: ['T1110'],
+          name: ['Brute Force'],
+          reference: ['https://attack.mitre.org/techniques/T1110/'],
+          subtechnique: {
+            id: ['T1110.001'],
+            name: ['Password Guessing'],
+            reference: ['https://attack.mitre.org/techniques/T1110/001/'],
+          },
+        },
+      },
+      authtrail: { detection: FULL_DETECTION },
+    });
+    const graded = (severity: string) =>
+      toEcs({ ...alert, detection: { ...FULL_DETECTION, severity } as AuditEvent['detection'] })
+        .event;
+    expect(['low', 'medium', 'high', 'critical'].map((s) => graded(s).severity)).toEqual([
+      21, 47, 73, 99,
+    ]);
+    // An event read back from a file can hold anything: no number is made up for it.
+    expect(graded('constructor')).not.toHaveProperty('severity');
+    expect(graded('constructor')).not.toHaveProperty('risk_score');
+    const replay = toEcs(fullEvent('oauth.token_replay.detected')).threat as Json;
+    expect(replay).toMatchObject({
+      tactic: { id: ['TA0005', 'TA0008'], name: ['Defense Evasion', 'Lateral Movement'] },
+      technique: { id: ['T1550'], subtechnique: { id: ['T1550.001'] } },
+    });
+    // Your own detections and a silent pipeline name no technique; without a detection no rule.
+    expect(toEcs(fullEvent('billing.refund_abuse.detected'))).not.toHaveProperty('threat');
+    expect(toEcs(fullEvent('audit.silence.detected'))).not.toHaveProperty('threat');
+    expect(toEcs({ ...alert, detection: undefined })).not.toHaveProperty('rule');
+    expect(toEcs(fullEvent('authn.login.failure'))).not.toHaveProperty('threat');
+  });
+
+  test('maps a detection to an OCSF Detection Finding: its severity, detector as analytic, count, first evidence as start and first seen, evidence ids as related events, the ATT&CK technique, key and threshold unmapped', () => {
+    const alert = fullEvent('authn.spray.detected');
+    const firstMs = Date.parse('2025-01-02T02:59:31.004Z');
+    expect(toOcsf(alert)).toMatchObject({
+      class_uid: 2004,
+      severity_id: 4,
+      severity: 'High',
+      count: 10,
+      start_time: firstMs,
+      finding_info: {
+        uid: alert.id,
+        title: 'Spray detected',
+        types: ['authn.spray.detected'],
+        analytic: { name: 'brute_force', type_id: 1, type: 'Rule' },
+        first_seen_time: firstMs,
+        last_seen_time: Date.parse(alert.time),
+        related_events: [{ uid: FULL_DETECTION.first }, { uid: FULL_DETECTION.last }],
+        attacks: [
+          {
+            tactic: { uid: 'TA0006', name: 'Credential Access' },
+            technique: { uid: 'T1110', name: 'Brute Force' },
+            sub_technique: { uid: 'T1110.003', name: 'Password Spraying' },
+          },
+        ],
+      },
+      unmapped: { detection: { key: FULL_DETECTION.key, threshold: 10, window_s: 900 } },
+    });
+    const graded = (severity: string) =>
+      toOcsf({ ...alert, detection: { ...FULL_DETECTION, severity } as AuditEvent['detection'] });
+    expect(
+      ['low', 'medium', 'high', 'critical', 'constructor'].map((s) => [
+        graded(s).severity_id,
+        graded(s).severity,
+      ]),
+    ).toEqual([
+      [2, 'Low'],
+      [3, 'Medium'],
+      [4, 'High'],
+      [5, 'Critical'],
+      [4, 'High'],
+    ]);
+    // One event that is both first and last is one related event.
+    const single = { ...FULL_DETECTION, first: FULL_DETECTION.last, count: 1, threshold: 1 };
+    const one = toOcsf({ ...alert, detection: single }).finding_info as Json;
+    expect(one.related_events).toEqual([{ uid: FULL_DETECTION.last }]);
+    // A detection recorded without the object (as the provider's token reuse was): the type
+    // stands for the analytic, and nothing is made up.
+    const bare = toOcsf({ ...fullEvent('oauth.token_reuse.detected'), detection: undefined });
+    expect(bare).not.toHaveProperty('count');
+    expect(bare.finding_info).toEqual({
+      uid: alert.id,
+      title: 'Token Reuse detected',
+      desc: 'token_reused',
+      types: ['oauth.token_reuse.detected'],
+      analytic: { name: 'oauth.token_reuse.detected', type_id: 1, type: 'Rule' },
+      attacks: [
+        {
+          tactic: { uid: 'TA0005', name: 'Defense Evasion' },
+          technique: { uid: 'T1550', name: 'Use Alternate Authentication Material' },
+          sub_technique: { uid: 'T1550.001', name: 'Application Access Token' },
+        },
+        {
+          tactic: { uid: 'TA0008', name: 'Lateral Movement' },
+          technique: { uid: 'T1550', name: 'Use Alternate Authentication Material' },
+          sub_technique: { uid: 'T1550.001', name: 'Application Access Token' },
+        },
+      ],
+      created_time: Date.parse(alert.time),
+    });
   });
 
   test('maps the fields of a full event to their ECS names', () => {

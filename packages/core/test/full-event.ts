@@ -1,5 +1,18 @@
 import type { AuditEvent } from '@authtrail/schema';
 
+/** A detection with every field known: ten failures in a row within 15 minutes. */
+export const FULL_DETECTION: NonNullable<AuditEvent['detection']> = {
+  detector: 'brute_force',
+  key: 'Zm9vYmFyLWtleWVkLWhhc2g',
+  severity: 'high',
+  count: 10,
+  threshold: 10,
+  window_s: 900,
+  first: '01938f5e-6b00-7000-8000-0000000000a1',
+  last: '01938f5e-79f0-7000-8000-0000000000aa',
+  first_time: '2025-01-02T02:59:31.004Z',
+};
+
 /**
  * Every known type with every field known: what a busy provider or API would log. `role` is the
  * observer's (a provider's by default).
@@ -46,6 +59,7 @@ export function fullEvent(type: string, role: AuditEvent['observer']['role'] = '
     },
     source: { ip: '203.0.113.7', forwarded: ['198.51.100.1'], user_agent: 'curl/8' },
     trace: { id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' },
+    detection: outcome === 'detected' ? FULL_DETECTION : undefined,
     seq: 7,
     chain: { id: 'c1', prev: 'p', hash: 'h' },
   };

@@ -254,6 +254,118 @@ describe('record(): manual events follow the rules of built events', () => {
   });
 });
 
+describe('record(): a detection', () => {
+  const DETECTION = {
+    detector: 'brute_force',
+    // A keyed hash already: 22 base64url characters, what a path segment would have redacted.
+    key: 'Zm9vYmFyLWtleWVkLWhhc2g',
+    severity: 'high',
+    count: 10,
+    threshold: 10,
+    window_s: 900,
+    first: '01938f5e-6b00-7000-8000-0000000000a1',
+    last: '01938f5e-79f0-7000-8000-0000000000aa',
+    first_time: '2025-01-02T02:59:31.004Z',
+  } as const;
+
+  test('on a *.detected type is written as given, its key byte for byte (never redacted or hashed again, pseudonymize on), beside the subject copied from the evidence', async () => {
+    const userHash = 'KlQyxtytrW-T4t_QEIoSvg';
+    const lines = await written(
+      { pseudonymize: true, keys: { fingerprint: FINGERPRINT, pseudonym: PSEUDONYM } },
+      (auditor) => {
+        auditor.record({
+          type: 'authn.bruteforce.detected',
+          user: { hash: userHash },
+          source: { ip: '203.0.113.7' },
+          detection: DETECTION,
+        });
+        // The optional fields left undefined, as a detector without a window builds it.
+        const required = { ...DETECTION, window_s: undefined, first_time: undefined };
+        auditor.record({ type: 'api.invalid_signature.detected', detection: required });
+      },
+    );
+    expect(lines.map((l) => l.event)).toEqual([
+      expect.objectContaining({
+        type: 'authn.bruteforce.detected',
+        outcome: 'detected',
+        user: { hash: userHash },
+        source: { ip: '203.0.113.7' },
+        detection: DETECTION,
+      }),
+      expect.objectContaining({ type: 'api.invalid_signature.detected' }),
+    ]);
+    expect(Object.keys(lines[1]!.event.detection!)).toEqual([
+      'detector',
+      'key',
+      'severity',
+      'count',
+      'threshold',
+      'first',
+      'last',
+    ]);
+  });
+
+  test('is copied when recorded: changing the object afterwards changes nothing logged', async () => {
+    const sink = memorySink();
+    const auditor = createAuditor({
+      sinks: [sink],
+      keys: { fingerprint: FINGERPRINT },
+      delivery: { handleSignals: false },
+    });
+    const mine = { ...DETECTION } as { -readonly [K in keyof typeof DETECTION]: unknown };
+    auditor.record({ type: 'authn.spray.detected', detection: mine as typeof DETECTION });
+    mine.count = -5;
+    mine.key = 'alice';
+    await auditor.close();
+    expect(sink.events[0]!.detection).toEqual(DETECTION);
+  });
+
+  test('that breaks the rules is refused with ERR_AUTHTRAIL_INVALID_EVENT naming every problem, never a value, and nothing is recorded', async () => {
+    const sink = memorySink();
+    const auditor = createAuditor({
+      sinks: [sink],
+      keys: { fingerprint: FINGERPRINT },
+      delivery: { handleSignals: false },
+    });
+    const refused = (event: unknown) => {
+      try {
+        auditor.record(event as ManualEvent);
+      } catch (error) {
+        return error as AuthtrailError;
+      }
+      throw new Error('expected a throw');
+    };
+    const FORGED = '\x1b[2Jevil\n12:00:00.000Z detected forged';
+    const hostile = refused({
+      type: 'authn.bruteforce.detected',
+      detection: {
+        ...DETECTION,
+        detector: FORGED,
+        key: 'alice.smith@example.com',
+        count: -1,
+      },
+    });
+    expect(hostile.code).toBe('ERR_AUTHTRAIL_INVALID_EVENT');
+    expect(hostile.message).toBe(
+      'authtrail: record() cannot record this detection: ' +
+        `detection.detector is not a detector name ([a-z][a-z0-9_]{0,63}) (received a string of ${FORGED.length} characters); ` +
+        'detection.key is not a keyed hash in base64url of 16 to 128 characters (received a string of 23 characters); ' +
+        'detection.count is not an integer from 0 to 2147483647 (received number -1)',
+    );
+    // On a type that is not a detection: the object would put a rule and a severity on it.
+    const misplaced = refused({ type: 'authn.login.failure', detection: DETECTION });
+    expect(misplaced.message).toBe(
+      'authtrail: record() cannot record this detection: detection is for *.detected types only, not "authn.login.failure"',
+    );
+    expect(refused({ type: 'authn.bruteforce.detected', detection: 'brute_force' }).message).toBe(
+      'authtrail: record() cannot record this detection: detection is not an object (received a string of 11 characters)',
+    );
+    await auditor.flush();
+    expect(sink.events).toEqual([]);
+    await auditor.close();
+  });
+});
+
 describe('record(): generated hostile manual data stays data', () => {
   // Strings of any UTF-16 code unit (controls, U+2028, lone surrogates), some long; keys that clean
   // to `__proto__`, `constructor` or `prototype`; deep nesting and wide objects.

@@ -23,6 +23,23 @@ auditor.record({ reason: 'x' });
 auditor.record({ type: 'authn.mfa_verify.success', time: '2020-01-01T00:00:00.000Z' });
 // @ts-expect-error outcome is the last word of the type
 auditor.record({ type: 'authn.mfa_verify.success', outcome: 'failure' });
+const detection = {
+  detector: 'brute_force',
+  key: 'Zm9vYmFyLWtleWVkLWhhc2g',
+  severity: 'high',
+  count: 10,
+  threshold: 10,
+  first: '01938f5e-6b00-7000-8000-0000000000a1',
+  last: '01938f5e-79f0-7000-8000-0000000000aa',
+} as const;
+auditor.record({ type: EventTypes.BRUTEFORCE_DETECTED, detection });
+auditor.record({
+  type: EventTypes.SPRAY_DETECTED,
+  // @ts-expect-error a detection's severity is low, medium, high or critical
+  detection: { ...detection, severity: 'urgent' },
+});
+// @ts-expect-error a detection names the ids of the first and last events of its evidence
+auditor.record({ type: EventTypes.SPRAY_DETECTED, detection: { ...detection, last: undefined } });
 // @ts-expect-error sinks are Sink objects
 createAuditor({ sinks: ['stdout'] });
 // @ts-expect-error routes are a preset name or an object

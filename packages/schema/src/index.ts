@@ -14,6 +14,7 @@
  * @packageDocumentation
  */
 export { AuthtrailError, type AuthtrailErrorCode, type OptionIssue } from './errors.js';
+export { DETECTION_SEVERITIES, detectionProblems, isDetectorName } from './detection.js';
 export {
   EventTypes,
   Reasons,
@@ -41,6 +42,8 @@ export type {
   AuditEvent,
   ChainLink,
   ChainRun,
+  DetectionInfo,
+  DetectionSeverity,
   EventFormat,
   LineFormat,
   ManualEvent,

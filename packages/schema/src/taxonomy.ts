@@ -25,7 +25,17 @@ export const EventTypes = {
   TOKEN_ISSUE_FAILURE: 'oauth.token_issue.failure',
   TOKEN_REFRESH_SUCCESS: 'oauth.token_refresh.success',
   TOKEN_REFRESH_FAILURE: 'oauth.token_refresh.failure',
+  /**
+   * op: a refresh token presented again after it was rotated or revoked (the provider's observer
+   * records it, `reason: token_reused`).
+   */
   TOKEN_REUSE_DETECTED: 'oauth.token_reuse.detected',
+  /**
+   * An access token presented from a second network (another /24, or /64 for IPv6) within its
+   * lifetime: detector `access_token_replay`, keyed by the token's fingerprint (in
+   * `oauth.token.fingerprint`).
+   */
+  TOKEN_REPLAY_DETECTED: 'oauth.token_replay.detected',
   TOKEN_REVOKE_SUCCESS: 'oauth.token_revoke.success',
   TOKEN_REVOKE_FAILURE: 'oauth.token_revoke.failure',
   TOKEN_INTROSPECT_SUCCESS: 'oauth.token_introspect.success',
@@ -35,8 +45,31 @@ export const EventTypes = {
   API_ACCESS_SUCCESS: 'api.access.success',
   API_AUTHN_FAILURE: 'api.authn.failure',
   API_AUTHZ_FAILURE: 'api.authz.failure',
-  /** Reserved for the detectors (not built yet): nothing records it today. */
+  /**
+   * Repeated failed sign-ins for one account: detector `brute_force` (the account from one IP,
+   * failures in a row) or `distributed_brute_force` (the account from any IP). `user` and, for
+   * `brute_force`, `source.ip` name the target and the source.
+   */
   BRUTEFORCE_DETECTED: 'authn.bruteforce.detected',
+  /** Failed sign-ins for many distinct accounts from one IP: detector `password_spraying`, keyed by the IP. */
+  SPRAY_DETECTED: 'authn.spray.detected',
+  /**
+   * Failed sign-ins with many distinct accounts against one service, from many IPs: detector
+   * `credential_stuffing`, keyed by the service.
+   */
+  CREDENTIAL_STUFFING_DETECTED: 'authn.credential_stuffing.detected',
+  /**
+   * A successful sign-in to an account shortly after a brute force against it was detected:
+   * detector `success_after_brute_force`, keyed by the account. The likeliest account takeover.
+   */
+  BRUTEFORCE_SUCCESS_DETECTED: 'authn.bruteforce_success.detected',
+  /**
+   * Bearer tokens signed with an algorithm the API does not allow (`none`, or outside its list):
+   * detector `disallowed_algorithm`, keyed by the IP.
+   */
+  DISALLOWED_ALG_DETECTED: 'api.disallowed_alg.detected',
+  /** A burst of bearer tokens with an invalid signature: detector `invalid_signature_burst`, keyed by the IP. */
+  INVALID_SIGNATURE_DETECTED: 'api.invalid_signature.detected',
   DELIVERY_FAILURE: 'audit.delivery.failure',
   /** Closes a hash chain (`reason: 'close'`) or marks a file rotation (`reason: 'rotation'`). */
   CHECKPOINT: 'audit.checkpoint.success',
@@ -44,6 +77,11 @@ export const EventTypes = {
   RETENTION_SUCCESS: 'audit.retention.success',
   /** A retention run failed (`reason`, `error.code`); the partitions stay until the next run. */
   RETENTION_FAILURE: 'audit.retention.failure',
+  /**
+   * Reserved for the detector `silent_pipeline` (an instance's heartbeats stopped), keyed by the
+   * instance: nothing records it yet.
+   */
+  SILENCE_DETECTED: 'audit.silence.detected',
 } as const;
 
 export type EventType = (typeof EventTypes)[keyof typeof EventTypes];

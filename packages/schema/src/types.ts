@@ -58,6 +58,13 @@ export interface AuditEvent {
   source?: { ip?: string; forwarded?: string[]; user_agent?: string };
   trace?: { id: string; span_id: string };
   /**
+   * `*.detected` only: which detector fired, on what (a keyed hash, never the value counted), how
+   * urgent it is, the count against its threshold, and the ids of the first and last events of
+   * its evidence. The subject (`user`, `client`, `source.ip`, a token's fingerprint) is in the
+   * event's own fields, copied from the evidence.
+   */
+  detection?: DetectionInfo;
+  /**
    * `audit.delivery.failure` only: the sink that lost events and how many (`reason:
    * events_dropped`), or, with `reason: spill_unreadable`, how many spilled records could not be
    * read back and the quarantine file they were moved to (`dropped` is then 0).
@@ -69,6 +76,37 @@ export interface AuditEvent {
   seq?: number;
   /** Hash chain link: chain id, previous event's hash (empty for the first), this event's hash. */
   chain?: ChainLink;
+}
+
+/** How urgent a detection is, as alert tools grade it: `low`, `medium`, `high`, `critical`. */
+export type DetectionSeverity = 'low' | 'medium' | 'high' | 'critical';
+
+/**
+ * The `detection` field of a `*.detected` event: a detector's decision and its evidence.
+ * `record()` refuses one that breaks any rule below (`ERR_AUTHTRAIL_INVALID_EVENT`), or that has
+ * other fields.
+ */
+export interface DetectionInfo {
+  /** The detector that fired: `brute_force`, `password_spraying`, or your own's name; `[a-z][a-z0-9_]{0,63}`. */
+  detector: string;
+  /**
+   * What was counted (an account, an IP, an account and an IP, a token), as a keyed HMAC under the
+   * auditor's fingerprint key, base64url (16 to 128 characters): never the value itself.
+   */
+  key: string;
+  severity: DetectionSeverity;
+  /** Events (or distinct values, for a distinct count) counted when it fired; an integer. */
+  count: number;
+  /** The count it fires at; an integer. */
+  threshold: number;
+  /** The window the count is in, in whole seconds (1 s to 366 days), when the rule has one. */
+  window_s?: number;
+  /** Id of the first event of the evidence. */
+  first: string;
+  /** Id of the last event of the evidence: the one that made it fire. */
+  last: string;
+  /** Time of the first event of the evidence (ISO-8601), when the detector kept it. */
+  first_time?: string;
 }
 
 /**

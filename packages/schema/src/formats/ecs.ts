@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../types.js';
+import { attackOf, attackUrl } from './attack.js';
 import { compact, typeParts } from './compact.js';
 import { isIpAddress } from './ip-address.js';
 
@@ -23,6 +24,9 @@ export interface EcsDocument {
     type?: string[];
     dataset: string;
     reason?: string;
+    severity?: number;
+    risk_score?: number;
+    start?: string;
     duration?: number;
     sequence?: number;
   };
@@ -73,6 +77,33 @@ function categorize(type: string): Categorization | undefined {
   return undefined;
 }
 
+// A detection's severity as a number: the default risk score Elastic Security's rule form fills in
+// for a rule of that severity (21, 47, 73, 99). A rule that overrides its risk score from a source
+// field (a number from 0 to 100) can read either field.
+const SEVERITY_SCORE = { low: 21, medium: 47, high: 73, critical: 99 } as const;
+
+/** ECS `threat.*` for a detection type that stands for an ATT&CK technique. */
+function threatOf(type: string) {
+  const [category, action, outcome] = typeParts(type);
+  const attack = outcome === 'detected' ? attackOf(category, action) : undefined;
+  if (!attack) return undefined;
+  const { tactics, technique, subtechnique: sub } = attack;
+  return {
+    framework: 'MITRE ATT&CK',
+    tactic: {
+      id: tactics.map((t) => t.id),
+      name: tactics.map((t) => t.name),
+      reference: tactics.map((t) => attackUrl(t.id)),
+    },
+    technique: {
+      id: [technique.id],
+      name: [technique.name],
+      reference: [attackUrl(technique.id)],
+      subtechnique: sub && { id: [sub.id], name: [sub.name], reference: [attackUrl(sub.id)] },
+    },
+  };
+}
+
 /**
  * Maps an audit event to an ECS 8.x document. Pure: the event is not changed, the result is plain
  * JSON with no `undefined` values. Tokens appear only as the event carries them: fingerprints.
@@ -82,7 +113,12 @@ function categorize(type: string): Categorization | undefined {
  * doc.event.outcome; // 'failure'
  */
 export function toEcs(event: AuditEvent): EcsDocument {
-  const { http, oauth, user, source } = event;
+  const { http, oauth, user, source, detection } = event;
+  // Own keys only: an event read back from a file can carry any severity (`constructor` too).
+  const score =
+    detection && Object.hasOwn(SEVERITY_SCORE, detection.severity)
+      ? SEVERITY_SCORE[detection.severity]
+      : undefined;
   const cat = categorize(event.type);
   const outcome = event.outcome === 'detected' ? 'unknown' : event.outcome;
   return compact({
@@ -98,6 +134,10 @@ export function toEcs(event: AuditEvent): EcsDocument {
       type: cat?.type,
       dataset: 'authtrail.audit',
       reason: event.reason,
+      severity: score,
+      risk_score: score,
+      // The first event of the evidence: when the activity the alert is about began.
+      start: detection?.first_time,
       duration: http ? Math.round(http.duration_ms * 1e6) : undefined,
       sequence: event.seq,
     },
@@ -123,6 +163,8 @@ export function toEcs(event: AuditEvent): EcsDocument {
     url: http && { path: http.path, query: http.query },
     service: { name: event.observer.service, node: { name: event.observer.instance } },
     error: event.error && { code: event.error.code },
+    rule: detection && { name: detection.detector },
+    threat: threatOf(event.type),
     trace: event.trace && { id: event.trace.id },
     span: event.trace && { id: event.trace.span_id },
     // ECS asks custom fields to nest under the product's own namespace, so that a later ECS field
@@ -138,6 +180,8 @@ export function toEcs(event: AuditEvent): EcsDocument {
       chain: event.chain,
       delivery: event.delivery,
       retention: event.retention,
+      // All of it, the severity word and the evidence ids included: ECS has a field for neither.
+      detection,
       oauth: {
         client: event.client && { id: event.client.id },
         issuer: oauth?.issuer,

@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../types.js';
+import { attackOf } from './attack.js';
 import { compact, titleCase, typeParts } from './compact.js';
 import { isIpAddress } from './ip-address.js';
 import { ocsfUser, securityControl } from './ocsf-objects.js';
@@ -33,7 +34,10 @@ export interface OcsfEvent {
 
 type Json = Record<string, unknown>;
 
-const SEVERITY = { 1: 'Informational', 2: 'Low', 3: 'Medium', 4: 'High' } as const;
+const SEVERITY = { 1: 'Informational', 2: 'Low', 3: 'Medium', 4: 'High', 5: 'Critical' } as const;
+
+// A detection's own severity, as OCSF numbers it.
+const DETECTION_SEVERITY = { low: 2, medium: 3, high: 4, critical: 5 } as const;
 
 // Authentication (3002) activity ids. Logon / Logoff are the schema's own; OAuth and OIDC actions
 // have no activity of their own in OCSF, so they are 99 (Other) with the action as activity_name.
@@ -56,7 +60,13 @@ const WEB_ACTIVITY: Readonly<Record<string, [number, string]>> = {
 const HTTP_METHODS = new Set('CONNECT DELETE GET HEAD OPTIONS POST PUT TRACE'.split(' '));
 
 function severityOf(event: AuditEvent, category: string): keyof typeof SEVERITY {
-  if (event.outcome === 'detected') return 4;
+  if (event.outcome === 'detected') {
+    const graded = event.detection?.severity;
+    // Own keys only: an event read back from a file can carry any severity (`constructor` too).
+    return graded !== undefined && Object.hasOwn(DETECTION_SEVERITY, graded)
+      ? DETECTION_SEVERITY[graded]
+      : 4;
+  }
   if (event.outcome === 'success') return 1;
   // authtrail itself lost audit events: worse than one refused request.
   return category === 'audit' ? 3 : 2;
@@ -72,7 +82,9 @@ function severityOf(event: AuditEvent, category: string): keyof typeof SEVERITY 
  * - `api.*` with a request: 6001 Web Resources Activity with the Security Control profile, the
  *   class 1.3.0 names in place of the deprecated 6004: the activity from the HTTP method (Read,
  *   Create, Update, Delete, else 99), the verdict in `action_id` / `disposition_id`.
- * - `*.detected`: 2004 Detection Finding (Create 1, finding status New).
+ * - `*.detected`: 2004 Detection Finding (Create 1, finding status New), with the detection's
+ *   severity (High without one), detector (`analytic`), count, evidence (`related_events`) and
+ *   the ATT&CK technique its type stands for.
  * - anything else (`audit.*`, custom categories): 0 Base Event, activity 99.
  *
  * `type_name` is the schema's own: `<class>: <activity>`, "Other" for 99. Attributes a class does
@@ -141,18 +153,46 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
     activityName = 'Create';
     // A finding's status is its triage state, not the success of an activity: a new alert is New.
     status = { status_id: 1, status: 'New' };
+    const detection = event.detection;
+    const attack = attackOf(category, action);
     specific = {
+      // The detection's count, over the evidence from its first event on.
+      count: detection?.count,
+      start_time: epochMs(detection?.first_time),
       finding_info: {
         uid: event.id,
         title: `${titleCase(action)} detected`,
         desc: event.reason,
         types: [event.type],
-        analytic: { name: event.type, type_id: 1, type: 'Rule' },
+        analytic: { name: detection?.detector ?? event.type, type_id: 1, type: 'Rule' },
+        attacks: attack?.tactics.map((tactic) => ({
+          tactic: { uid: tactic.id, name: tactic.name },
+          technique: { uid: attack.technique.id, name: attack.technique.name },
+          sub_technique: attack.subtechnique && {
+            uid: attack.subtechnique.id,
+            name: attack.subtechnique.name,
+          },
+        })),
         created_time: Date.parse(event.time),
+        // First seen with the evidence's first event; last seen now: the last event of the
+        // evidence is the one that made it fire.
+        first_seen_time: epochMs(detection?.first_time),
+        last_seen_time: detection && Date.parse(event.time),
+        related_events: detection && relatedEvents(detection.first, detection.last),
       },
       evidences:
         user || srcEndpoint ? [{ actor: user && { user }, src_endpoint: srcEndpoint }] : undefined,
-      unmapped: { ...unmapped, http_request: httpRequest, http_response: httpResponse },
+      unmapped: {
+        ...unmapped,
+        // What the finding has no attribute for: what was counted, and against what.
+        detection: detection && {
+          key: detection.key,
+          threshold: detection.threshold,
+          window_s: detection.window_s,
+        },
+        http_request: httpRequest,
+        http_response: httpResponse,
+      },
     };
   } else if (category === 'authn' || category === 'oauth') {
     cls = {
@@ -246,6 +286,17 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
     },
     ...specific,
   } satisfies OcsfEvent);
+}
+
+/** An ISO time as OCSF's milliseconds, if it is one (an event read from a file may hold anything). */
+function epochMs(time: string | undefined): number | undefined {
+  const ms = time === undefined ? NaN : Date.parse(time);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** The evidence of a detection as OCSF related events: its first and last (one if they are one). */
+function relatedEvents(first: string, last: string): { uid: string }[] {
+  return first === last ? [{ uid: first }] : [{ uid: first }, { uid: last }];
 }
 
 function outcomeStatus(outcome: AuditEvent['outcome']): { status_id: number; status: string } {

@@ -10,7 +10,9 @@ const OUTCOME_COLOR: Record<string, number> = { success: 32, failure: 31, detect
 
 /**
  * One event as one human-readable line, without its `\n`, for development:
- * `03:04:05.678Z failure  api.authn.failure  reason=token_expired user=alice client=web GET /items -> 401 3.2ms`.
+ * `03:04:05.678Z failure  api.authn.failure  reason=token_expired user=alice client=web GET /items -> 401 3.2ms`;
+ * a detection starts with its detector, count against threshold and severity
+ * (`detector=brute_force count=10/10 severity=high`).
  * Every value from the event is escaped first (see {@link inert}), so a user id carrying ESC
  * sequences or a newline is printed as text and can neither move the cursor nor fake a line.
  * Not a log format: nothing parses it back and it carries no chain. Use `native`, `ecs` or `ocsf`
@@ -25,7 +27,10 @@ export function prettyLine(event: AuditEvent, options: PrettyOptions = {}): stri
   const time = typeof event.time === 'string' ? event.time.slice(11) : '';
   const outcome = inert(event.outcome);
   const user = event.user?.id ?? event.user?.email ?? event.user?.name ?? event.user?.hash;
+  const d = event.detection;
   const facts = [
+    // A detection first: which detector, how far over its threshold, how urgent.
+    ...(d ? [field('detector', d.detector), count(d), field('severity', d.severity)] : []),
     field('reason', event.reason),
     field('error', event.error?.code),
     field('user', user),
@@ -42,6 +47,11 @@ export function prettyLine(event: AuditEvent, options: PrettyOptions = {}): stri
     paint(1, inert(event.type)),
     ...facts.filter((fact) => fact !== ''),
   ].join(' ');
+}
+
+/** `count=12/10`: what the detector counted against its threshold. */
+function count(d: NonNullable<AuditEvent['detection']>): string {
+  return field('count', `${String(d.count)}/${String(d.threshold)}`);
 }
 
 /** `name=value`, the value escaped and quoted when it has spaces; '' when there is none. */
