@@ -36,6 +36,8 @@ const STORE_ON_SINK =
   'The store builds on @authtrail/schema and @authtrail/core/sink only (not the app API, no adapter).';
 const ENGINE_ON_STORE =
   'A store engine builds on @authtrail/store, @authtrail/schema and @authtrail/core/sink (and its driver).';
+const DETECT_ON_SINK =
+  'The detectors build on @authtrail/schema and @authtrail/core/sink only (not the app API, no adapter).';
 const DRIVERS = ['pg', 'pg-pool', '@electric-sql/pglite', 'mysql2', 'better-sqlite3'];
 const NODE_FREE = 'schema uses no Node.js API: browsers import it (web-standard APIs only).';
 const FRAMEWORKS = [
@@ -155,6 +157,27 @@ export default tseslint.config(
             {
               group: ['@authtrail/*', '!@authtrail/schema', '!@authtrail/core'],
               message: STORE_ON_SINK,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The detectors are a sink: they read the events and record their decisions through the sink
+    // host, so the event model and the sink kit are all they need (no app API, no adapter kit).
+    files: ['packages/detect/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@authtrail/core', message: DETECT_ON_SINK }],
+          patterns: [
+            INTERNALS,
+            CORE_ENTRIES,
+            {
+              group: ['@authtrail/*', '!@authtrail/schema', '!@authtrail/core'],
+              message: DETECT_ON_SINK,
             },
           ],
         },

@@ -194,3 +194,17 @@ test('the embedded engine imports the store, the PostgreSQL engine it adapts, th
   ]);
   expect(messages[0]).toContain('A store engine builds on @authtrail/store');
 });
+
+test("the detectors import the schema and core's sink entry only: not the app API, no store, no adapter", () => {
+  const messages = reports('packages/detect/src/probe.ts', STORE_PROBE);
+  expect(flagged(messages)).toEqual([
+    '3 @authtrail/core',
+    '5 @authtrail/express',
+    '6 @authtrail/core/options',
+    '7 @authtrail/store',
+    '8 @authtrail/store/src/schema.js',
+  ]);
+  expect(messages[0]).toContain(
+    'The detectors build on @authtrail/schema and @authtrail/core/sink',
+  );
+});

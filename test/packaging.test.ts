@@ -24,6 +24,7 @@ const root = join(__dirname, '..');
 const NAMES = [
   'cli',
   'core',
+  'detect',
   'express',
   'fastify',
   'jest',
@@ -365,6 +366,7 @@ test.each(NAMES)(
 
 test.each([
   'core',
+  'detect',
   'express',
   'koa',
   'fastify',

@@ -320,6 +320,7 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
   sinks.forEach((sink, i) => {
     const host: SinkHost = {
       record: auditor.record,
+      fingerprint: (value) => keyedHash(o.fingerprintKey, value),
       // A rotating file sink asks for a checkpoint and opens the new file with it. It goes to that
       // sink only: in another sink's file it would sit mid-file, where it proves nothing.
       checkpoint(reason) {

@@ -133,6 +133,12 @@ export interface SinkHost {
    * recorded. Throws `ERR_AUTHTRAIL_CLOSED` once the auditor is closed.
    */
   record(event: ManualEvent): AuditEvent;
+  /**
+   * The keyed hash the auditor gives token fingerprints (HMAC-SHA-256 under `keys.fingerprint`,
+   * 128 bits, base64url) of `value`: what a detector counts by (an account, an IP) is kept and
+   * recorded only in this form, and matches the `user.hash` and fingerprints of the events.
+   */
+  fingerprint(value: string): string;
 }
 
 /** Where events go. `write` may return a promise; the queue waits for it before the next batch. */

@@ -1,0 +1,25 @@
+/**
+ * `@authtrail/detect`: real-time detection over an auditor's events. `detectors()` is a sink that
+ * runs the built-in detectors (brute force, distributed brute force, password spraying, success
+ * after brute force, disallowed JWT algorithm, invalid-signature bursts, access-token replay) and
+ * your own, and records each decision as a `*.detected` audit event.
+ * @packageDocumentation
+ */
+export { detectors, type DetectorsSink, type DetectorsStats } from './detectors.js';
+export type { BuiltInsOptions, DetectorsOptions } from './options.js';
+export { memoryState, type MemoryStateOptions } from './memory-state.js';
+export { DEFAULT_ALLOWED_ALGORITHMS } from './built-ins.js';
+export type {
+  BucketRule,
+  ConsecutiveRule,
+  CountRule,
+  Detector,
+  DetectorState,
+  DistinctRule,
+  Reading,
+  Rule,
+  SequenceRule,
+  StateOp,
+  StateResult,
+  SubjectField,
+} from './types.js';
