@@ -63,9 +63,9 @@ const PEERS = {
   fastify: ['fastify-logger', 'fastify-logger-1line'],
 };
 const COMMON = ['bare', 'floor', 'noop', 'file', 'verify'];
-// Opt-in for every framework: the floor with lines as long as authtrail's (what the bytes cost), and
-// the PostgreSQL store as the sink.
-const OPT_IN = ['floor-wide', 'pg'];
+// Opt-in for every framework: the floor with lines as long as authtrail's (what the bytes cost), the
+// file config with the detectors on, and the PostgreSQL store as the sink.
+const OPT_IN = ['floor-wide', 'detect', 'pg'];
 const PG_URL = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 // Lines each served request adds to the log file, for the configs that write one. Fastify's built-in
 // logger writes two by default ('incoming request' and 'request completed').
@@ -74,6 +74,7 @@ const LINES_PER_REQUEST = {
   'floor-wide': 1,
   file: 1,
   verify: 1,
+  detect: 1,
   pg: 1,
   'pino-http': 1,
   'express-winston': 1,

@@ -38,12 +38,17 @@ const floorPadding = { floor: 0, 'floor-wide': 320 }[config];
 /** authtrail's options for the authtrail configs, or undefined for the others. */
 async function authtrailOptions() {
   // Only authtrail configs load authtrail at all, so the others run without its signal handling.
-  if (!['noop', 'file', 'verify', 'pg'].includes(config)) return undefined;
+  if (!['noop', 'file', 'verify', 'detect', 'pg'].includes(config)) return undefined;
   const { fileSink } = await import('@authtrail/core');
   const configs = {
     noop: () => ({ sinks: [{ name: 'noop', write() {} }] }),
     file: () => ({ sinks: [fileSink(logFile)] }),
     verify: () => ({ sinks: [fileSink(logFile)], verify: verifyOptions() }),
+    // file, and every built-in detector reading the same events in its own lane.
+    detect: async () => {
+      const { detectors } = await import('@authtrail/detect');
+      return { sinks: [fileSink(logFile), detectors()] };
+    },
     pg: async () => {
       const { storeSink } = await import('@authtrail/store');
       const { postgresStore } = await import('@authtrail/store-postgres');

@@ -62,6 +62,8 @@ export {
   type HttpTarget,
 } from './internal/http-options.js';
 export { takeLock, type LockAttempt, type LockHolder } from './internal/pid-lock.js';
+/** The JWS algorithms `verify` accepts by default (asymmetric only): what a detector may call allowed. */
+export { DEFAULT_ALGORITHMS } from './token/verify-options.js';
 export {
   drain,
   eachLine,

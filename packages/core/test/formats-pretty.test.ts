@@ -14,6 +14,7 @@ import {
   type AuditEvent,
   type ManualEvent,
 } from '@authtrail/core';
+import { FULL_DETECTION } from './full-event.js';
 
 const KEY = { fingerprint: 'fingerprint-key-for-tests-0123456789' };
 const ESC = '\x1b';
@@ -156,16 +157,7 @@ describe('stdoutSink({ format: "pretty" })', () => {
       type: 'authn.bruteforce.detected',
       user: { id: 'alice' },
       source: { ip: '203.0.113.7' },
-      detection: {
-        detector: 'brute_force',
-        key: 'Zm9vYmFyLWtleWVkLWhhc2g',
-        severity: 'high',
-        count: 10,
-        threshold: 10,
-        window_s: 900,
-        first: '01938f5e-6b00-7000-8000-0000000000a1',
-        last: '01938f5e-79f0-7000-8000-0000000000aa',
-      },
+      detection: { ...FULL_DETECTION, first_time: undefined },
     };
     const pipe = terminal(false);
     await printed(pipe.stream, [detected]);

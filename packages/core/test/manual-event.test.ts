@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { FULL_DETECTION } from './full-event.js';
 import {
   createAuditor,
   fileSink,
@@ -255,18 +256,7 @@ describe('record(): manual events follow the rules of built events', () => {
 });
 
 describe('record(): a detection', () => {
-  const DETECTION = {
-    detector: 'brute_force',
-    // A keyed hash already: 22 base64url characters, what a path segment would have redacted.
-    key: 'Zm9vYmFyLWtleWVkLWhhc2g',
-    severity: 'high',
-    count: 10,
-    threshold: 10,
-    window_s: 900,
-    first: '01938f5e-6b00-7000-8000-0000000000a1',
-    last: '01938f5e-79f0-7000-8000-0000000000aa',
-    first_time: '2025-01-02T02:59:31.004Z',
-  } as const;
+  const DETECTION = FULL_DETECTION;
 
   test('on a *.detected type is written as given, its key byte for byte (never redacted or hashed again, pseudonymize on), beside the subject copied from the evidence', async () => {
     const userHash = 'KlQyxtytrW-T4t_QEIoSvg';

@@ -1,4 +1,5 @@
 import { EventTypes as T, Reasons as R, type AuditEvent } from '@authtrail/schema';
+import { DEFAULT_ALGORITHMS } from '@authtrail/core/sink';
 import { accountOf, isBadCredentials, isLogin, networkOf } from './internal/evidence.js';
 import type { ResolvedBuiltIns } from './options.js';
 import type { Detector } from './types.js';
@@ -8,18 +9,7 @@ import type { Detector } from './types.js';
  * the asymmetric ones core's own verifier accepts by default (RFC 8725 section 3.1: an API names
  * the algorithms it expects; `none` and the HMAC ones, which a public key can forge, are not).
  */
-export const DEFAULT_ALLOWED_ALGORITHMS: readonly string[] = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-];
+export const DEFAULT_ALLOWED_ALGORITHMS: readonly string[] = DEFAULT_ALGORITHMS;
 
 /** The built-in detectors as configured, in a fixed order; `hash` is the auditor's fingerprint. */
 export function builtInDetectors(o: ResolvedBuiltIns, hash: (value: string) => string): Detector[] {
