@@ -6,6 +6,7 @@ import {
   type Sink,
   type SinkHost,
 } from '@authtrail/core/sink';
+import { alertFanout, type AlertStats } from './alerts.js';
 import { builtInDetectors } from './built-ins.js';
 import { resolveDetectors, type DetectorsOptions } from './options.js';
 import type { Detector, Reading, Rule, StateOp, StateResult, SubjectField } from './types.js';
@@ -23,6 +24,8 @@ export interface DetectorsStats {
   /** Keys the state holds now, and keys it evicted to stay within its bound. */
   keys: number;
   evicted: number;
+  /** The alert fan-out's counters, when option `alerts` is set. */
+  alerts?: AlertStats;
 }
 
 /** The sink {@link detectors} returns: a sink with its own counters. */
@@ -75,6 +78,7 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
   let running: Running[] = [];
   let hash: (value: string) => string = (value) => value;
   const counts = { events: 0, detections: 0, lost: 0, failed: 0 };
+  const alerts = o.alerts && alertFanout(o.alerts);
 
   /** A detector's readings of `event`, never throwing: a broken custom detector skips the event. */
   function read(r: Running, event: AuditEvent, after?: string): readonly Reading[] {
@@ -108,8 +112,10 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
     };
     copySubject(input, event, r.subject);
     try {
-      host!.record(input);
+      const recorded = host!.record(input);
       counts.detections++;
+      // Only grouped here: delivery runs on its own, never awaited by this batch.
+      alerts?.add(recorded);
     } catch {
       // Closed (ERR_AUTHTRAIL_CLOSED), or refused (an event id that is not a UUID, from a test
       // auditor's `ids`): counted, never thrown into the delivery queue, which would retry the batch.
@@ -197,9 +203,14 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
         if (results[i]?.fired) decide(origins[i]!, ops[i]!.key, results[i]!);
     },
     async close() {
+      await alerts?.close();
       await state.close?.();
     },
-    stats: () => ({ ...counts, ...state.stats() }),
+    stats: () => ({
+      ...counts,
+      ...state.stats(),
+      ...(alerts ? { alerts: alerts.stats() } : {}),
+    }),
   };
 }
 

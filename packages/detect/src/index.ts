@@ -8,6 +8,19 @@
 export { detectors, type DetectorsSink, type DetectorsStats } from './detectors.js';
 export type { BuiltInsOptions, DetectorsOptions } from './options.js';
 export { memoryState, type MemoryStateOptions } from './memory-state.js';
+export type { AlertDestination, AlertNotification, AlertsOptions, AlertStats } from './alerts.js';
+export {
+  alertmanagerAlert,
+  callbackAlert,
+  pagerDutyAlert,
+  slackAlert,
+  webhookAlert,
+  type AlertHttpOptions,
+  type AlertmanagerAlertOptions,
+  type PagerDutyAlertOptions,
+  type SlackAlertOptions,
+  type WebhookAlertOptions,
+} from './alerts-destinations.js';
 export { DEFAULT_ALLOWED_ALGORITHMS } from './built-ins.js';
 export type {
   BucketRule,

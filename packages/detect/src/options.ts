@@ -1,6 +1,7 @@
 import { checkOptions, shapeOf, type OptionCheck } from '@authtrail/core/sink';
 import { DETECTION_SEVERITIES, isDetectorName, isEventType } from '@authtrail/schema';
 import type { DetectionSeverity } from '@authtrail/schema';
+import { resolveAlerts, type AlertDestination, type AlertsOptions } from './alerts.js';
 import { DEFAULT_ALLOWED_ALGORITHMS } from './built-ins.js';
 import { memoryState } from './memory-state.js';
 import type { Detector, DetectorState, Rule } from './types.js';
@@ -54,6 +55,12 @@ export interface DetectorsOptions {
   custom?: Detector[];
   /** Where counts are kept. @default memoryState() */
   state?: DetectorState;
+  /**
+   * Where each detection is sent as an alert, grouped by (detector, key): an array of destinations
+   * (`webhookAlert()`, `slackAlert()`, `pagerDutyAlert()`, `alertmanagerAlert()`, `callbackAlert()`),
+   * or `{ to, groupWaitMs, … }` to tune the grouping. @default no alerts
+   */
+  alerts?: AlertDestination[] | AlertsOptions;
 }
 
 /** A windowed built-in's defaults. */
@@ -83,6 +90,7 @@ export interface ResolvedDetectors {
   readonly builtIns: ResolvedBuiltIns;
   readonly custom: readonly Detector[];
   readonly state: DetectorState;
+  readonly alerts: ReturnType<typeof resolveAlerts>;
 }
 
 const BUILT_INS = [
@@ -99,7 +107,7 @@ const YEAR_S = 366 * 86_400;
 /** The one place the defaults live: checks every option and reports every problem at once. */
 export function resolveDetectors(options: DetectorsOptions | undefined): ResolvedDetectors {
   const check = checkOptions('detectors', options, '');
-  check.known('', check.o, ['builtIns', 'custom', 'state']);
+  check.known('', check.o, ['builtIns', 'custom', 'state', 'alerts']);
   const given = check.o.builtIns === false ? false : check.object('builtIns', check.o.builtIns);
   const builtIns: ResolvedBuiltIns = {};
   if (given) {
@@ -213,8 +221,9 @@ export function resolveDetectors(options: DetectorsOptions | undefined): Resolve
     typeof (state as DetectorState).stats !== 'function'
   )
     check.issue('state', shapeOf(state), 'use memoryState() or another DetectorState');
+  const alerts = resolveAlerts(check, check.o.alerts);
   check.done();
-  return Object.freeze({ builtIns, custom, state: state as DetectorState });
+  return Object.freeze({ builtIns, custom, state: state as DetectorState, alerts });
 }
 
 function severity(
