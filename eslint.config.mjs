@@ -38,6 +38,8 @@ const ENGINE_ON_STORE =
   'A store engine builds on @authtrail/store, @authtrail/schema and @authtrail/core/sink (and its driver).';
 const DETECT_ON_SINK =
   'The detectors build on @authtrail/schema and @authtrail/core/sink only (not the app API, no adapter).';
+const DETECT_REDIS_ON =
+  'The Redis state builds on @authtrail/detect, @authtrail/schema and @authtrail/core/sink (and ioredis).';
 const DRIVERS = ['pg', 'pg-pool', '@electric-sql/pglite', 'mysql2', 'better-sqlite3'];
 const NODE_FREE = 'schema uses no Node.js API: browsers import it (web-standard APIs only).';
 const FRAMEWORKS = [
@@ -178,6 +180,31 @@ export default tseslint.config(
             {
               group: ['@authtrail/*', '!@authtrail/schema', '!@authtrail/core'],
               message: DETECT_ON_SINK,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Shared detector state: a DetectorState of @authtrail/detect on ioredis, nothing else of ours.
+    files: ['packages/detect-redis/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@authtrail/core', message: DETECT_REDIS_ON }],
+          patterns: [
+            INTERNALS,
+            CORE_ENTRIES,
+            {
+              group: [
+                '@authtrail/*',
+                '!@authtrail/schema',
+                '!@authtrail/core',
+                '!@authtrail/detect',
+              ],
+              message: DETECT_REDIS_ON,
             },
           ],
         },

@@ -25,6 +25,7 @@ const NAMES = [
   'cli',
   'core',
   'detect',
+  'detect-redis',
   'express',
   'fastify',
   'jest',
@@ -39,6 +40,7 @@ const THIRD_PARTY = [
   '@electric-sql/pglite',
   'express',
   'fastify-plugin',
+  'ioredis',
   'jose',
   'koa',
   'pg',
@@ -367,6 +369,7 @@ test.each(NAMES)(
 test.each([
   'core',
   'detect',
+  'detect-redis',
   'express',
   'koa',
   'fastify',
