@@ -1,6 +1,6 @@
 // Child process of test/detect-sign-in.e2e.test.ts (jest cannot load the ESM-only oidc-provider in
 // process): the testbed's OpenID Provider with its own sign-in form (`signIn`), audited to
-// AUDIT_FILE with a detectors() sink beside the file sink. The first stdout line is
+// AUDIT_FILE with a detectors() sink beside the file sink, alerting WEBHOOK_URL. The first stdout line is
 // { ready: { issuer, control } }; GET <control>/events flushes the auditor and answers with the
 // audit file, GET <control>/raw with its text as a JSON string as it is now (no flush: what the
 // sinks were handed so far).
@@ -8,8 +8,7 @@ import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { fileSink } from '@authtrail/core';
 import { startProvider } from '@authtrail/testbed/stack.mjs';
-// By path until the workspace is linked (npm install); then '@authtrail/detect'.
-import { detectors } from '@authtrail/detect';
+import { detectors, webhookAlert } from '@authtrail/detect';
 
 const file = process.env.AUDIT_FILE;
 const listen = (server) =>
@@ -17,7 +16,16 @@ const listen = (server) =>
 
 const op = await startProvider({
   rpUrl: 'http://127.0.0.1:9',
-  sinks: [fileSink(file), detectors()],
+  // Alerts go at once (no group wait) to the test's webhook receiver, signed with its secret.
+  sinks: [
+    fileSink(file),
+    detectors({
+      alerts: {
+        to: [webhookAlert({ url: process.env.WEBHOOK_URL, secret: process.env.WEBHOOK_SECRET })],
+        groupWaitMs: 0,
+      },
+    }),
+  ],
 });
 const control = await listen(
   createServer(async (req, res) => {
