@@ -55,15 +55,18 @@ const FRAMEWORKS = [
   message: 'core is framework-free: it defines the neutral shapes adapters fill.',
 }));
 
-/** The imports of a store engine's sources: the store, the schema, core's sink entry, and `also`. */
-function engineRules(name, also) {
+/**
+ * A package's sources import core's sink entry, the schema and `allowed` of ours (with their
+ * third-party dependencies); never core's app API, its internals, or another package of ours.
+ */
+function importRules(name, allowed, message) {
   return {
     files: [`packages/${name}/src/**/*.ts`],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: [{ name: '@authtrail/core', message: ENGINE_ON_STORE }],
+          paths: [{ name: '@authtrail/core', message }],
           patterns: [
             INTERNALS,
             CORE_ENTRIES,
@@ -72,10 +75,9 @@ function engineRules(name, also) {
                 '@authtrail/*',
                 '!@authtrail/schema',
                 '!@authtrail/core',
-                '!@authtrail/store',
-                ...also,
+                ...allowed.map((allow) => `!${allow}`),
               ],
-              message: ENGINE_ON_STORE,
+              message,
             },
           ],
         },
@@ -165,56 +167,15 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // The detectors are a sink: they read the events and record their decisions through the sink
-    // host, so the event model and the sink kit are all they need (no app API, no adapter kit).
-    files: ['packages/detect/src/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [{ name: '@authtrail/core', message: DETECT_ON_SINK }],
-          patterns: [
-            INTERNALS,
-            CORE_ENTRIES,
-            {
-              group: ['@authtrail/*', '!@authtrail/schema', '!@authtrail/core'],
-              message: DETECT_ON_SINK,
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // Shared detector state: a DetectorState of @authtrail/detect on ioredis, nothing else of ours.
-    files: ['packages/detect-redis/src/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [{ name: '@authtrail/core', message: DETECT_REDIS_ON }],
-          patterns: [
-            INTERNALS,
-            CORE_ENTRIES,
-            {
-              group: [
-                '@authtrail/*',
-                '!@authtrail/schema',
-                '!@authtrail/core',
-                '!@authtrail/detect',
-              ],
-              message: DETECT_REDIS_ON,
-            },
-          ],
-        },
-      ],
-    },
-  },
+  // The detectors are a sink: they read the events and record their decisions through the sink
+  // host, so the event model and the sink kit are all they need (no app API, no adapter kit).
+  importRules('detect', [], DETECT_ON_SINK),
+  // Shared detector state: a DetectorState of @authtrail/detect on ioredis, nothing else of ours.
+  importRules('detect-redis', ['@authtrail/detect'], DETECT_REDIS_ON),
   // A store engine builds on the store; the embedded engine adapts, running the PostgreSQL
   // engine's code on PGlite, so it imports that engine too.
-  engineRules('store-postgres', []),
-  engineRules('store-embedded', ['!@authtrail/store-postgres']),
+  importRules('store-postgres', ['@authtrail/store'], ENGINE_ON_STORE),
+  importRules('store-embedded', ['@authtrail/store', '@authtrail/store-postgres'], ENGINE_ON_STORE),
   {
     // The CLI reaches every package, lazily: a static import of the store would load pg for
     // `authtrail verify`. Types are free; values come through `import()` in src/store.ts.
