@@ -1,14 +1,17 @@
 // Is a line of a file an authtrail event? `import`, `ingest` and `tail` take only lines that are:
 // a file may hold other JSON (an ECS copy, an app's own log lines), a cut line, or anything at all.
-import { detectionProblems, isEventType, type AuditEvent } from '@authtrail/core';
+import {
+  detectionProblems,
+  isEventType,
+  isUuid,
+  isZonedTime,
+  type AuditEvent,
+} from '@authtrail/core';
 
 /** A line read as an event, or why it is not one (worded for a message, no text of the line in it). */
 export type EventLine =
   { event: AuditEvent; problem?: undefined } | { event?: undefined; problem: string };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// What the auditor writes (ISO-8601 UTC); other zones too, the store keeps the instant.
-const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const OUTCOMES = new Set(['success', 'failure', 'detected']);
 
 // The fields the store copies into typed columns: each must be text where present, or the row
@@ -34,13 +37,8 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 /** Why `event` cannot be stored as an authtrail event, or undefined when it can. */
 function problemOf(event: Record<string, unknown>): string | undefined {
   if (event.schema !== 1) return 'not an authtrail event (no "schema": 1)';
-  if (typeof event.id !== 'string' || !UUID.test(event.id)) return '"id" is not a UUID';
-  if (
-    typeof event.time !== 'string' ||
-    !TIME.test(event.time) ||
-    !Number.isFinite(Date.parse(event.time))
-  )
-    return '"time" is not an ISO-8601 time with a zone';
+  if (!isUuid(event.id)) return '"id" is not a UUID';
+  if (!isZonedTime(event.time)) return '"time" is not an ISO-8601 time with a zone';
   if (!isEventType(event.type)) return '"type" is not an event type (such as authn.login.failure)';
   if (typeof event.outcome !== 'string' || !OUTCOMES.has(event.outcome))
     return '"outcome" is not success, failure or detected';

@@ -42,6 +42,8 @@ export {
   Reasons,
   isEventType,
   detectionProblems,
+  isUuid,
+  isZonedTime,
   type EventType,
   type Reason,
   type Outcome,

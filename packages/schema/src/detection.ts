@@ -1,4 +1,5 @@
 import type { DetectionSeverity } from './types.js';
+import { isUuid, isZonedTime } from './values.js';
 
 /** The severities a detection can have, least urgent first. */
 export const DETECTION_SEVERITIES = [
@@ -12,8 +13,6 @@ const DETECTOR = /^[a-z][a-z0-9_]{0,63}$/;
 // A keyed hash in base64url: 16 characters (96 bits) at least, so that a short raw value (an
 // account name, a service) is not taken for one; 128 at most (a 512-bit digest is 86).
 const KEY = /^[A-Za-z0-9_-]{16,128}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 /** Counts and thresholds: what a 32-bit integer column holds, far above any real window's count. */
 const MAX_COUNT = 2_147_483_647;
 /** The longest window: a year. */
@@ -69,13 +68,7 @@ export function detectionProblems(value: unknown): string[] {
   check('first', isUuid(d.first), 'an event id (a UUID)');
   check('last', isUuid(d.last), 'an event id (a UUID)');
   if (d.first_time !== undefined)
-    check(
-      'first_time',
-      typeof d.first_time === 'string' &&
-        TIME.test(d.first_time) &&
-        Number.isFinite(Date.parse(d.first_time)),
-      'an ISO-8601 time with a zone',
-    );
+    check('first_time', isZonedTime(d.first_time), 'an ISO-8601 time with a zone');
   const others = Object.keys(d).filter((k) => !FIELDS.has(k)).length;
   if (others > 0)
     problems.push(
@@ -86,10 +79,6 @@ export function detectionProblems(value: unknown): string[] {
 
 function isCount(value: unknown, min: number, max: number): boolean {
   return Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
-}
-
-function isUuid(value: unknown): boolean {
-  return typeof value === 'string' && UUID.test(value);
 }
 
 /** What was received, without its text: a string only by its length. */

@@ -15,6 +15,7 @@
  */
 export { AuthtrailError, type AuthtrailErrorCode, type OptionIssue } from './errors.js';
 export { DETECTION_SEVERITIES, detectionProblems, isDetectorName } from './detection.js';
+export { isUuid, isZonedTime } from './values.js';
 export {
   EventTypes,
   Reasons,

@@ -4,7 +4,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAuditor, memorySink, type AuditEvent, type ManualEvent } from '@authtrail/core';
 
 const made: string[] = [];
 
@@ -21,23 +20,8 @@ export function removeTempDirs(): void {
 
 export const DAY = 86_400_000;
 
-/** Events made by a real auditor, one every `stepMs` from `start`. */
-export async function events(
-  specs: ManualEvent[],
-  start: number,
-  stepMs = 60_000,
-): Promise<AuditEvent[]> {
-  let t = start - stepMs;
-  const sink = memorySink();
-  const auditor = createAuditor({
-    sinks: [sink],
-    keys: { fingerprint: 'store-test-fingerprint-key-0123456789' },
-    clock: () => (t += stepMs),
-  });
-  for (const spec of specs) auditor.record(spec);
-  await auditor.close();
-  return sink.events.filter((e) => !e.type.startsWith('audit.'));
-}
+/** Events made by a real auditor, as the PostgreSQL engine's tests make them. */
+export { auditorEvents as events } from '../../store-postgres/test/support.js';
 
 /**
  * `fixtures/hold-store.mjs` in a child process: opens the store at `dir`, inserts `count` events,

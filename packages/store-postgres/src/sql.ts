@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AuthtrailError } from '@authtrail/core/sink';
+import { isUuid } from '@authtrail/schema';
 import {
   rollupCovers,
   rollupSource,
@@ -116,13 +117,6 @@ export function limitOf(limit: unknown, fallback: number, max: number): number {
   throw invalid(`limit ${JSON.stringify(limit)} is not a whole number from 1 to ${max}`);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Whether a string is a UUID as the `uuid` column takes it. */
-export function isUuid(id: string): boolean {
-  return UUID.test(id);
-}
-
 /**
  * The `id` column of an event. An auditor's ids are UUIDv7; one made by an `ids` test hook may
  * be any string, which the `uuid` column refuses (and a refused batch is retried forever). It
@@ -130,7 +124,7 @@ export function isUuid(id: string): boolean {
  * holds, and the event's own id stays in `event`.
  */
 export function rowId(id: string): string {
-  if (UUID.test(id)) return id;
+  if (isUuid(id)) return id;
   const h = createHash('sha256').update(String(id)).digest('hex');
   const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
@@ -138,6 +132,6 @@ export function rowId(id: string): string {
 
 /** The milliseconds a UUIDv7 carries, or undefined for another UUID. */
 export function uuidv7Time(id: string): number | undefined {
-  if (!UUID.test(id) || id[14] !== '7') return undefined;
+  if (!isUuid(id) || id[14] !== '7') return undefined;
   return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
 }

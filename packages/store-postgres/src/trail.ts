@@ -1,7 +1,8 @@
+import { isUuid } from '@authtrail/schema';
 import { AuthtrailError, shapeOf, type AuditEvent } from '@authtrail/core/sink';
 import type { TimeRange, Trail } from '@authtrail/store';
 import type pg from 'pg';
-import { Params, isUuid, rowId, uuidv7Time } from './sql.js';
+import { Params, rowId, uuidv7Time } from './sql.js';
 
 // Every query of a trail is bounded in time so that PostgreSQL plans and scans only the day
 // partitions of the window. Measured on PostgreSQL 15 with 1M-5M events (docs/ARCHITECTURE.md):

@@ -1,10 +1,10 @@
 // The PostgreSQL store against the machine's real server: options, migrations (repeated and
 // concurrent), idempotent inserts, keyset pages, counts, top N, trails, and typed errors that
 // never carry the connection string's password.
-import { createAuditor, memorySink, type AuditEvent, type ManualEvent } from '@authtrail/core';
+import type { AuditEvent, ManualEvent } from '@authtrail/core';
 import { SCHEMA_VERSION, compileQuery, type Store } from '@authtrail/store';
 import { postgresStore } from '@authtrail/store-postgres';
-import { PG_URL, testSchema, testStores } from './support.js';
+import { PG_URL, auditorEvents, testSchema, testStores } from './support.js';
 
 const db = testStores('t_pgstore');
 const { open, stores } = db;
@@ -12,19 +12,8 @@ const { open, stores } = db;
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 2, 1, 10, 0, 0);
 
-/** Events made by a real auditor, one a minute from `start` (so across days when there are many). */
-async function events(specs: ManualEvent[], start = T0, stepMs = 60_000): Promise<AuditEvent[]> {
-  let t = start - stepMs;
-  const sink = memorySink();
-  const auditor = createAuditor({
-    sinks: [sink],
-    keys: { fingerprint: 'store-test-fingerprint-key-0123456789' },
-    clock: () => (t += stepMs),
-  });
-  for (const spec of specs) auditor.record(spec);
-  await auditor.close();
-  return sink.events.filter((e) => !e.type.startsWith('audit.'));
-}
+const events = (specs: ManualEvent[], start = T0, stepMs?: number) =>
+  auditorEvents(specs, start, stepMs);
 
 describe('options', () => {
   test('reports every problem at once: no target, a bad schema name, an unknown option', () => {

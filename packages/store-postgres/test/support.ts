@@ -1,6 +1,7 @@
 // Each test file works in a schema of its own on the machine's PostgreSQL (127.0.0.1:5432, trust
 // auth, database `test`) and drops it afterwards, so files run side by side and leave nothing.
 import { randomBytes } from 'node:crypto';
+import { createAuditor, memorySink, type AuditEvent, type ManualEvent } from '@authtrail/core';
 import type { Store } from '@authtrail/store';
 import { postgresStore } from '@authtrail/store-postgres';
 import pg from 'pg';
@@ -49,4 +50,22 @@ export function testStores(prefix: string): ReturnType<typeof testSchema> & {
       return store;
     },
   };
+}
+
+/** Events made by a real auditor, one every `stepMs` from `start` (so across days when there are many). */
+export async function auditorEvents(
+  specs: ManualEvent[],
+  start: number,
+  stepMs = 60_000,
+): Promise<AuditEvent[]> {
+  let t = start - stepMs;
+  const sink = memorySink();
+  const auditor = createAuditor({
+    sinks: [sink],
+    keys: { fingerprint: 'store-test-fingerprint-key-0123456789' },
+    clock: () => (t += stepMs),
+  });
+  for (const spec of specs) auditor.record(spec);
+  await auditor.close();
+  return sink.events.filter((e) => !e.type.startsWith('audit.'));
 }
