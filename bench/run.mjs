@@ -6,7 +6,9 @@
 //
 // `--configs=...,pg` adds authtrail with storeSink(postgresStore) into a throwaway schema of the
 // local PostgreSQL (BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/test): its "logged"
-// columns count the rows stored, its bytes a line are not measured.
+// columns count the rows stored, its bytes a line are not measured. `detect-redis` keeps the
+// detectors' counts in the local Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379) under a
+// prefix of its own each round, deleted afterwards.
 //
 // Every configuration is its own server process (bench/server.mjs) on 127.0.0.1; autocannon drives it
 // from this process with the same RS256 access token on every request, first for a 1 s warm-up of that
@@ -39,6 +41,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import Redis from 'ioredis';
 import { SignJWT, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -65,8 +68,9 @@ const PEERS = {
 const COMMON = ['bare', 'floor', 'noop', 'file', 'verify'];
 // Opt-in for every framework: the floor with lines as long as authtrail's (what the bytes cost), the
 // file config with the detectors on, and the PostgreSQL store as the sink.
-const OPT_IN = ['floor-wide', 'detect', 'pg'];
+const OPT_IN = ['floor-wide', 'detect', 'detect-redis', 'pg'];
 const PG_URL = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 // Lines each served request adds to the log file, for the configs that write one. Fastify's built-in
 // logger writes two by default ('incoming request' and 'request completed').
 const LINES_PER_REQUEST = {
@@ -75,6 +79,7 @@ const LINES_PER_REQUEST = {
   file: 1,
   verify: 1,
   detect: 1,
+  'detect-redis': 1,
   pg: 1,
   'pino-http': 1,
   'express-winston': 1,
@@ -310,6 +315,8 @@ async function measure({ framework, config, seconds, connections, token, env, lo
     BENCH_LOG_FILE: logFile,
     BENCH_PG_URL: PG_URL,
     BENCH_PG_SCHEMA: schema,
+    BENCH_REDIS_URL: REDIS_URL,
+    BENCH_REDIS_PREFIX: `${schema}:`,
   });
   const { pid } = server.child;
   const linesPerRequest = LINES_PER_REQUEST[config];
@@ -383,6 +390,22 @@ async function measure({ framework, config, seconds, connections, token, env, lo
       await pgClient.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await pgClient.end();
     }
+    if (config === 'detect-redis') await dropRedisKeys(`${schema}:`);
+  }
+}
+
+/** Deletes the keys a detect-redis round left under `prefix`. */
+async function dropRedisKeys(prefix) {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
   }
 }
 

@@ -7,6 +7,8 @@
 //   file                  authtrail, fileSink(BENCH_LOG_FILE)
 //   verify                authtrail, fileSink + its own token verification against a JWKS
 //   pg                    authtrail, storeSink(postgresStore) into BENCH_PG_SCHEMA (not a default config)
+//   detect                authtrail, fileSink + detectors() in memory (not a default config)
+//   detect-redis          the same with the detectors' state in Redis (not a default config)
 //   floor                 the minimal hand-written audit logger of bench/floor.mjs (a reference)
 //   floor-wide            the same with lines padded to authtrail's length (~650 bytes; not a default)
 //   pino-http             Express + pino-http, pino.destination({ dest, sync: false })
@@ -19,6 +21,7 @@
 //   BENCH_LOG_FILE         where the file-writing configs write (default: a new temporary file)
 //   BENCH_VERIFY_ISSUER, BENCH_VERIFY_AUDIENCE, BENCH_VERIFY_JWKS_URI   for `verify`
 //   BENCH_PG_URL, BENCH_PG_SCHEMA   for `pg` (default postgres://postgres@127.0.0.1:5432/test, bench_pg)
+//   BENCH_REDIS_URL, BENCH_REDIS_PREFIX   for `detect-redis` (default redis://127.0.0.1:6379, authtrail:bench:)
 //
 // Shutdown: authtrail configs install no signal listener, so that authtrail's own handling (close
 // the auditor, flush, raise the signal again) is what the runner measures after SIGTERM. The other
@@ -38,7 +41,8 @@ const floorPadding = { floor: 0, 'floor-wide': 320 }[config];
 /** authtrail's options for the authtrail configs, or undefined for the others. */
 async function authtrailOptions() {
   // Only authtrail configs load authtrail at all, so the others run without its signal handling.
-  if (!['noop', 'file', 'verify', 'detect', 'pg'].includes(config)) return undefined;
+  if (!['noop', 'file', 'verify', 'detect', 'detect-redis', 'pg'].includes(config))
+    return undefined;
   const { fileSink } = await import('@authtrail/core');
   const configs = {
     noop: () => ({ sinks: [{ name: 'noop', write() {} }] }),
@@ -48,6 +52,16 @@ async function authtrailOptions() {
     detect: async () => {
       const { detectors } = await import('@authtrail/detect');
       return { sinks: [fileSink(logFile), detectors()] };
+    },
+    // The same, every count kept in Redis: one EVALSHA per batch of the detectors' lane.
+    'detect-redis': async () => {
+      const { detectors } = await import('@authtrail/detect');
+      const { redisState } = await import('@authtrail/detect-redis');
+      const state = redisState({
+        redis: process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
+        prefix: process.env.BENCH_REDIS_PREFIX || 'authtrail:bench:',
+      });
+      return { sinks: [fileSink(logFile), detectors({ state })] };
     },
     pg: async () => {
       const { storeSink } = await import('@authtrail/store');
