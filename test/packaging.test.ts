@@ -44,6 +44,7 @@ const THIRD_PARTY = [
   'jose',
   'koa',
   'pg',
+  'pg-copy-streams',
   'winston',
 ];
 let dir: string;

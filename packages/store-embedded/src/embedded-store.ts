@@ -97,6 +97,8 @@ export function embeddedStore(options: EmbeddedStoreOptions = {}): Store {
   const pool = pglitePool(() => PGlite.create(data));
   const inner = postgresStore({
     pool: pool as unknown as PostgresStoreOptions['pool'],
+    // PGlite's adapter runs statements only: batches go as the INSERT statement, not COPY.
+    copy: false,
     readOnly,
   });
   let closed = false;

@@ -10,6 +10,7 @@ import {
   eventJson,
   eventRow,
   ident,
+  type EventRow,
   rollupUpsertSql,
   ROLLUP_COLUMNS,
   type CountBucket,
@@ -21,6 +22,14 @@ import {
   type Trail,
 } from '@authtrail/store';
 import pg from 'pg';
+import {
+  copyInsert,
+  insertOrder,
+  rollupFrom,
+  storedTimeMs,
+  type CopySql,
+  type Rows,
+} from './copy.js';
 import { storeError, targetOf } from './errors.js';
 import { retainPartitions } from './retention.js';
 import { checkSchema, createPartitions, migrateSchema } from './setup.js';
@@ -46,6 +55,15 @@ export interface PostgresStoreOptions {
    * @default 1
    */
   insertConnections?: number;
+  /**
+   * Insert each batch with `COPY ... FROM STDIN` and add it to the hourly rollup in the same
+   * transaction; a batch holding an event already stored (a retry, a replayed spill) goes through
+   * `INSERT ... ON CONFLICT DO NOTHING` instead, so nothing is stored or counted twice. `false`
+   * sends every batch as that INSERT: for a pool whose connections cannot run COPY (the embedded
+   * engine's adapter passes it).
+   * @default true
+   */
+  copy?: boolean;
   /**
    * For readers (the CLI, the console): never create or migrate the schema, and refuse writes. A
    * missing schema is `ERR_AUTHTRAIL_STORE_NOT_FOUND`, an older or newer one `ERR_AUTHTRAIL_STORE_VERSION`.
@@ -122,6 +140,7 @@ export function postgresStore(options: PostgresStoreOptions): Store {
     600_000,
   );
   const readOnly = check.bool('readOnly', check.o.readOnly, false);
+  const copy = check.bool('copy', check.o.copy, true);
   const insertConnections = check.int(
     'insertConnections',
     check.o.insertConnections,
@@ -136,6 +155,7 @@ export function postgresStore(options: PostgresStoreOptions): Store {
     'max',
     'connectTimeoutMs',
     'insertConnections',
+    'copy',
     'readOnly',
   ]);
   check.done();
@@ -153,14 +173,22 @@ export function postgresStore(options: PostgresStoreOptions): Store {
   if (given === undefined) pool.on('error', () => {});
   const s = ident(schema as string);
   const table = `${s}.authtrail_events`;
-  // One statement inserts the events and adds those it inserted to the hourly rollup: a duplicate
+  // The INSERT way in (`copy: false`, and a batch COPY refused for holding a stored event): one
+  // statement inserts the events and adds those it inserted to the hourly rollup: a duplicate
   // (a retry, a replayed spill) is not RETURNed, so it counts nothing, and a failed insert counts
-  // nothing either. Rows go in id order: two inserts sharing events (a batch replayed while its
-  // first try is still running) then wait for each other on the first shared one instead of
-  // deadlocking, and the rollup's rows are locked in key order after all of them.
-  const insertSql = `WITH inserted AS (INSERT INTO ${table} (${INSERT_COLUMNS}) SELECT * FROM ROWS FROM (${ZIPPED}) AS r (${INSERT_COLUMNS}) ORDER BY id ON CONFLICT DO NOTHING RETURNING ${ROLLUP_INPUT}),
+  // nothing either. Rows go in day (partition) and id order, as the COPY way sends them: two
+  // inserts sharing events (a batch replayed while its first try is still running) then wait for
+  // each other on the first shared one instead of deadlocking, and the rollup's rows are locked in
+  // key order after all of them.
+  const insertSql = `WITH inserted AS (INSERT INTO ${table} (${INSERT_COLUMNS}) SELECT * FROM ROWS FROM (${ZIPPED}) AS r (${INSERT_COLUMNS}) ORDER BY ${insertOrder} ON CONFLICT DO NOTHING RETURNING ${ROLLUP_INPUT}),
 counted AS (${rollupUpsertSql(s, 'inserted')})
 SELECT count(*)::int AS n FROM inserted`;
+  // The COPY way in: the rows, then the batch's counts (made in Node) added to the rollup.
+  const copySql: CopySql = {
+    copy: `COPY ${table} (${INSERT_COLUMNS}) FROM STDIN`,
+    rollup: rollupUpsertSql(s, rollupFrom, 'sum(n)'),
+    insert: insertSql,
+  };
   const days = new Set<number>();
   const setup = { pool, schema: schema as string, target, days };
   let opened: Promise<MigrationResult> | undefined;
@@ -197,45 +225,61 @@ SELECT count(*)::int AS n FROM inserted`;
     );
   }
 
-  /** The statement's values for `events`: an array a typed column, and the events as one JSON array. */
-  function insertValues(events: readonly AuditEvent[], touched: Set<number>): unknown[] {
-    const columns: unknown[] = EVENT_COLUMNS.map(() => new Array<unknown>(events.length));
+  /** The typed columns (`id` as stored), JSON text and times of `events`; their days go into `touched`. */
+  function rowsOf(events: readonly AuditEvent[], touched: Set<number>): Rows {
+    const rows = new Array<EventRow>(events.length);
     const json = new Array<string>(events.length);
+    const times = new Array<number>(events.length);
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
       const row = eventRow(event);
       row[0] = rowId(row[0]);
-      for (let c = 0; c < row.length; c++) (columns[c] as unknown[])[i] = row[c];
+      rows[i] = row;
       json[i] = eventJson(event);
-      touched.add(dayOf(Date.parse(row[1])));
+      times[i] = storedTimeMs(row[1]);
+      touched.add(dayOf(times[i]!));
+    }
+    return { rows, json, times };
+  }
+
+  /** The INSERT statement's values: an array a typed column, and the events as one JSON array. */
+  function insertValues({ rows, json }: Rows): unknown[] {
+    const columns: unknown[] = EVENT_COLUMNS.map(() => new Array<unknown>(rows.length));
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      for (let c = 0; c < row.length; c++) (columns[c] as unknown[])[i] = row[c];
     }
     columns[EVENT_COLUMNS.length - 1] = `[${json.join(',')}]`;
     return columns;
+  }
+
+  /** Inserts one part, on one connection: how many of its events were stored. */
+  async function insertPart(part: Rows): Promise<number> {
+    if (copy) return copyInsert(pool, copySql, part, insertValues);
+    return (await pool.query<{ n: number }>(insertSql, insertValues(part))).rows[0]!.n;
   }
 
   async function insert(events: readonly AuditEvent[]): Promise<InsertResult> {
     if (readOnly) return refuseWrite('insert events');
     if (events.length === 0) return { inserted: 0, duplicates: 0 };
     await ready();
-    // A large batch goes as `insertConnections` statements at once, each on its own connection:
+    // A large batch goes as `insertConnections` parts at once, each on its own connection:
     // the server parses and indexes them on as many cores while this process builds the next.
     // Each part is idempotent on its own; if one fails the call rejects, the queue retries the
     // whole batch, and the parts that had committed are skipped as duplicates.
     const parts = events.length >= SPLIT_MIN ? insertConnections : 1;
     const size = Math.ceil(events.length / parts);
     const touched = new Set<number>();
-    const values: unknown[][] = [];
+    const parted: Rows[] = [];
     for (let i = 0; i < events.length; i += size)
-      values.push(insertValues(events.slice(i, i + size), touched));
+      parted.push(rowsOf(events.slice(i, i + size), touched));
     const needed = [...touched].filter((day) => !days.has(day)).sort((a, b) => a - b);
     if (needed.length > 0) await createPartitions(setup, needed);
-    const results = await Promise.allSettled(
-      values.map((v) => pool.query<{ n: number }>(insertSql, v)),
-    );
+    const results = await Promise.allSettled(parted.map(insertPart));
     let inserted = 0;
     for (const result of results) {
       if (result.status === 'fulfilled') {
-        inserted += result.value.rows[0]!.n;
+        inserted += result.value;
         continue;
       }
       const error = result.reason as { code?: unknown };

@@ -136,11 +136,13 @@ export async function migrateSchema(setup: Setup): Promise<MigrationResult> {
 /** Creates the partitions of `needed` days (UTC day numbers) that are missing, and remembers them. */
 export async function createPartitions(setup: Setup, needed: readonly number[]): Promise<void> {
   await transaction(setup, 'create a day partition', async (client) => {
-    for (const day of needed) {
-      // Two instances creating one day at once collide in the catalog even with IF NOT EXISTS.
+    // Two instances creating one day at once collide in the catalog even with IF NOT EXISTS, hence
+    // a lock a day. All of them first, in day order, then the partitions: creating one holds the
+    // whole table until commit, and a creator waiting for a day's lock while holding the table
+    // deadlocked with the day's holder waiting for the table (two batches in flight, 40P01).
+    for (const day of needed)
       await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_KEY + 1, day]);
-      await client.query(dayPartitionSql(setup.schema, day));
-    }
+    for (const day of needed) await client.query(dayPartitionSql(setup.schema, day));
   });
   for (const day of needed) setup.days.add(day);
 }

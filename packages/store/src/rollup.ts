@@ -72,12 +72,14 @@ ${rollupUpsertSql(s, `${s}.authtrail_events`)};
 /**
  * The statement adding the events of `source` (a table or a CTE with the rollup's columns and
  * `time`) to the rollup. Rows go in key order: two inserts at once then lock the rows they share
- * in one order, and wait for each other instead of deadlocking.
+ * in one order, and wait for each other instead of deadlocking. `count` is what a group of source
+ * rows adds: `count(*)` when they are events, `sum(n)` when they are counts made by the caller
+ * (PostgreSQL's COPY path counts its batch in Node).
  */
-export function rollupUpsertSql(s: string, source: string): string {
+export function rollupUpsertSql(s: string, source: string, count = 'count(*)'): string {
   const keyed = `${NAMES.join(', ')}, ${NULLS}`;
   return `INSERT INTO ${s}.authtrail_hourly AS h (hour, ${NAMES.join(', ')}, nulls, n)
-SELECT ${hourOf('time')}, ${keyed}, count(*) FROM ${source}
+SELECT ${hourOf('time')}, ${keyed}, ${count} FROM ${source}
 GROUP BY 1, ${NAMES.map((_, i) => i + 2).join(', ')}, ${NAMES.length + 2} ORDER BY 1, ${NAMES.map((_, i) => i + 2).join(', ')}, ${NAMES.length + 2}
 ON CONFLICT (${KEY}) DO UPDATE SET n = h.n + excluded.n`;
 }
