@@ -132,7 +132,7 @@ test('logs userinfo with the user and client of the access token, and a bad toke
   expect(events[1]!.oauth?.token?.verified).toBe(false);
 });
 
-test('logs a refresh, then the replay of the rotated refresh token as oauth.token_reuse.detected', async () => {
+test("logs a refresh naming the refresh token it rotated, then its replay as a failure with reason token_reused (the detection is the detectors' decision)", async () => {
   const tokens = (await codeFlow())!;
   const mark = await stack.mark();
   const refreshed = await stack.client<Tokens>('refresh', { refresh_token: tokens.refresh_token });
@@ -143,13 +143,13 @@ test('logs a refresh, then the replay of the rotated refresh token as oauth.toke
   const events = await stack.eventsSince(mark, 'op');
   expect(summary(events)).toEqual([
     ['oauth.token_refresh.success', null, null, 'alice', CLI_CLIENT.id],
-    ['oauth.token_reuse.detected', 'token_reused', 'invalid_grant', 'alice', CLI_CLIENT.id],
-    ['oauth.token_refresh.failure', 'invalid_grant', 'invalid_grant', 'alice', CLI_CLIENT.id],
+    ['oauth.token_refresh.failure', 'token_reused', 'invalid_grant', 'alice', CLI_CLIENT.id],
   ]);
   expect(events[1]).toMatchObject({
-    outcome: 'detected',
-    oauth: { grant_type: 'refresh_token', token: { type: 'refresh_token' } },
+    oauth: { grant_type: 'refresh_token', token: { type: 'refresh_token', verified: true } },
   });
+  // The token spent is the one replayed; the success's own token is the new access token.
+  expect(events[0]!.oauth?.presented?.fingerprint).toBe(events[1]!.oauth?.token?.fingerprint);
   expect(events[0]!.oauth?.token?.fingerprint).not.toBe(events[1]!.oauth?.token?.fingerprint);
 });
 
@@ -175,16 +175,9 @@ test('logs introspection with whether the token was active, revocation, and a re
     ['oauth.token_introspect.success', null, null, 'alice', CLI_CLIENT.id],
     ['oauth.token_revoke.success', null, null, 'alice', CLI_CLIENT.id],
     ['oauth.token_introspect.success', null, null, null, CLI_CLIENT.id],
-    ['oauth.token_reuse.detected', 'token_reused', 'invalid_grant', null, CLI_CLIENT.id],
     ['oauth.token_refresh.failure', 'invalid_grant', 'invalid_grant', null, CLI_CLIENT.id],
   ]);
-  expect(events.map((e) => e.oauth?.token?.active)).toEqual([
-    true,
-    undefined,
-    false,
-    undefined,
-    undefined,
-  ]);
+  expect(events.map((e) => e.oauth?.token?.active)).toEqual([true, undefined, false, undefined]);
   const fingerprints = new Set(events.map((e) => e.oauth?.token?.fingerprint));
   expect(fingerprints.size).toBe(1); // the same refresh token throughout
 });

@@ -15,6 +15,8 @@ export declare class Browser {
   jar: Map<string, Map<string, string>>;
   secrets: Set<string>;
   visited: string[];
+  /** The `Cookie` header this browser sends to `url`'s host, if it holds any cookie there. */
+  cookieHeader(url: string): string | undefined;
   request(
     url: string,
     options?: { method?: string; form?: Record<string, string>; headers?: Record<string, string> },

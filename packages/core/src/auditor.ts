@@ -12,7 +12,8 @@ import { createBatch } from './delivery/batch.js';
 import { newEvent, observers, stamper, type Observers } from './event.js';
 import { manualEvent } from './manual-event.js';
 import { fillRequestContext, type RequestView } from './observe/common.js';
-import { onSignInRoute } from './observe/sign-in-route.js';
+import { isSignInPost, onSignInRoute } from './observe/sign-in-route.js';
+import { readForm, TOO_LARGE } from './node/sign-in-guard.js';
 import { requestRecorder } from './node/request-recorder.js';
 import { createEventBuilder } from './observe/index.js';
 import { resolveOptions, type AuthtrailOptions } from './options.js';
@@ -20,12 +21,20 @@ import { HashChain } from './integrity/chain.js';
 import { ChainState } from './integrity/chain-state.js';
 import { SealingKey } from './integrity/sealing.js';
 import { flushOnExit } from './delivery/shutdown.js';
-import { ADAPTER_KEY, REFRESH_KEY } from './node/symbols.js';
+import { ADAPTER_KEY, LOCKED_KEY, REFRESH_KEY } from './node/symbols.js';
 import { stdoutSink } from './sinks/stdout.js';
 import { keyedHash } from './redact.js';
 import { createRefreshEvent } from './observe/rp-refresh.js';
 import { within } from './internal/deadline.js';
-import type { AuditorStats, AuditRecorder, RefreshFacts, RequestFacts, SinkHost } from './types.js';
+import type { IncomingMessage } from 'node:http';
+import type {
+  AuditorStats,
+  AuditRecorder,
+  RefreshFacts,
+  RequestFacts,
+  SignInGuard,
+  SinkHost,
+} from './types.js';
 
 /** Published when building a request's event threw inside authtrail: `{ error }`. */
 export const auditErrorChannel = channel('authtrail:error');
@@ -73,6 +82,33 @@ export interface AdapterHandle {
   readonly Recorder: new (request: object) => AuditRecorder;
   /** For a request decorator (Fastify's): a getter that makes `this` request's recorder. */
   readonly recorderGetter: (this: object) => AuditRecorder;
+  /**
+   * Enforcement: set when a sink guards the sign-in form (`SinkHost.guardSignIn`), else undefined,
+   * so that adapters skip it for nothing. Call it when a request on an auth route arrives
+   * (`routeKind()` is not undefined: the sign-in form can share a path with the relying party's
+   * login route, and core checks the form's method and path itself), before the app: 0 to let it
+   * on, else the seconds of the lock it hit, to answer `lockedAnswer(seconds)`; a promise of either
+   * when the body had to be read.
+   */
+  readonly guard:
+    ((request: object, attempt: SignInAttempt) => number | Promise<number>) | undefined;
+}
+
+/** What {@link AdapterHandle.guard} is told of a request on the sign-in form, as it arrives. */
+export interface SignInAttempt {
+  method: string;
+  url: string;
+  /** The client's address, as the adapter will give it in the request's facts. */
+  ip: string | undefined;
+  /** The parsed body, if a parser ran already (Fastify's `preHandler`). */
+  body: unknown;
+  /**
+   * Else the request's stream: read (bounded) only when the client's address has a lock, the
+   * parsed body then left on it for the parsers after (see `readForm`).
+   */
+  stream?: IncomingMessage;
+  /** Called with a body read from `stream`: puts it where the framework's parsers look (Koa's `ctx.request.body`). */
+  keep?: (body: Record<string, unknown>) => void;
 }
 
 let ephemeralNoticeShown = false;
@@ -162,6 +198,8 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
     errors++;
     if (auditErrorChannel.hasSubscribers) auditErrorChannel.publish({ error });
   };
+  // Enforcement's guard on the sign-in form, when a sink installs one (SinkHost.guardSignIn).
+  let guard: SignInGuard | undefined;
   const build = createEventBuilder(o, (later) => {
     const settled: Promise<void> = later
       .then(undefined, failed)
@@ -234,6 +272,7 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
         recorderGetter(this: object) {
           return new Recorder(this);
         },
+        guard: guard === undefined ? undefined : guardAttempt,
         recorder: Object.freeze({ record: recordAs(mine), [REFRESH_KEY]: refresh }),
         // For a recorder made per request: it passes the app's refreshes on to this one.
         [REFRESH_KEY]: refresh,
@@ -260,6 +299,53 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
     },
     stats: () => ({ ...queue.stats(), errors, skipped, skippedByRule: [...skippedByRule] }),
   };
+  /**
+   * The guard's verdict on a sign-in attempt: 0 (go on) at once unless the client's address has a
+   * lock; then the account is read from the body (the stream's, bounded, when no parser ran) and
+   * looked up. A body too large to check, from a locked address, is refused for that address's
+   * longest lock. Fails open: a guard that throws lets the attempt on, counted in `errors`.
+   */
+  function guardAttempt(request: object, a: SignInAttempt): number | Promise<number> {
+    const g = guard!;
+    const ip = a.ip;
+    if (ip === undefined || closed || !isSignInPost(o.signIn!, a.method, a.url)) return 0;
+    try {
+      const longest = g.watches(ip);
+      if (!(longest > 0)) return 0;
+      if (a.body !== undefined || a.stream === undefined) return verdict(g, request, a.body, ip);
+      return readForm(a.stream).then(
+        (body) => {
+          if (body === TOO_LARGE) return refused(request, longest);
+          if (body === undefined) return 0;
+          a.keep?.(body);
+          return verdict(g, request, body, ip);
+        },
+        (error: unknown) => {
+          failed(error);
+          return 0;
+        },
+      );
+    } catch (error) {
+      failed(error);
+      return 0;
+    }
+  }
+  function verdict(g: SignInGuard, request: object, body: unknown, ip: string): number {
+    try {
+      const user = build.attempter!(body);
+      const seconds = user === undefined ? 0 : g.lockedFor(user, ip);
+      return seconds > 0 ? refused(request, seconds) : 0;
+    } catch (error) {
+      failed(error);
+      return 0;
+    }
+  }
+  /** Marks the request refused (its failure event says `account_locked`): whole seconds, at least 1. */
+  function refused(request: object, seconds: number): number {
+    const whole = Math.max(1, Math.ceil(seconds));
+    (request as { [LOCKED_KEY]?: number })[LOCKED_KEY] = whole;
+    return whole;
+  }
   function admit(): Promise<void> | undefined {
     if (holding) return holding;
     inFlight++;
@@ -278,6 +364,12 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
         await within(auditor.flush(), until);
       }
       closed = true;
+      if (heartbeatTimer) {
+        clearInterval(heartbeatTimer);
+        // No further heartbeat is due: a watcher forgets this instance instead of calling it
+        // silent. Only after one was sent: an auditor nobody could have watched adds no event.
+        if (beats > 0) push(heartbeatEvent('close'));
+      }
       // The last link of a chain: without it, `authtrail verify` reports the log as truncated.
       if (chain) push(checkpointEvent('close'));
       await queue.close(until);
@@ -317,10 +409,52 @@ export function createAuditor(options?: AuthtrailOptions): Auditor {
     event.reason = reason;
     return event;
   }
+  // Heartbeats (issue 19; `silent_pipeline` in @authtrail/detect watches them): each says when the
+  // next is due and what was recorded and lost since the last, from counters the queue keeps
+  // anyway. Once a minute by default; the timer never keeps the process alive.
+  let beats = 0;
+  let beatRecorded = 0;
+  let beatDropped = 0;
+  function heartbeatEvent(reason?: 'close'): AuditEvent {
+    const event = newEvent(observer[role], EventTypes.HEARTBEAT, Date.now());
+    event.reason = reason;
+    const { dropped } = queue.stats();
+    event.heartbeat = {
+      interval_s: o.heartbeat!,
+      n: ++beats,
+      events: queue.recorded - beatRecorded,
+      dropped: dropped - beatDropped,
+    };
+    // This one is not counted in the next: `recorded` is read again once it is queued.
+    beatDropped = dropped;
+    return event;
+  }
+  const heartbeatTimer =
+    o.heartbeat === undefined
+      ? undefined
+      : setInterval(() => {
+          if (closed) return;
+          try {
+            push(heartbeatEvent());
+            beatRecorded = queue.recorded;
+          } catch (error) {
+            failed(error);
+          }
+        }, o.heartbeat * 1000).unref();
   sinks.forEach((sink, i) => {
     const host: SinkHost = {
       record: auditor.record,
       fingerprint: (value) => keyedHash(o.fingerprintKey, value),
+      guardSignIn(g) {
+        if (!o.signIn || guard)
+          throw new AuthtrailError(
+            'ERR_AUTHTRAIL_INVALID_OPTIONS',
+            o.signIn
+              ? `authtrail: the sink ${JSON.stringify(sink.name)} guards the sign-in form, which another sink guards already; keep one`
+              : `authtrail: the sink ${JSON.stringify(sink.name)} guards the sign-in form, but the auditor has no \`signIn\` routes; set signIn: { routes: 'POST /interaction/:uid/login' } (your form's route)`,
+          );
+        guard = g;
+      },
       // A rotating file sink asks for a checkpoint and opens the new file with it. It goes to that
       // sink only: in another sink's file it would sit mid-file, where it proves nothing.
       checkpoint(reason) {

@@ -4,9 +4,12 @@ export {
   type AdapterHandle,
   type Auditor,
   type AuditRecorder,
+  type SignInAttempt,
 } from './auditor.js';
 export { AuthtrailError, type AuthtrailErrorCode, type OptionIssue } from '@authtrail/schema';
 export {
+  afterVerdict,
+  answerLocked,
   arrival,
   attachAdapter,
   markRoute,
@@ -15,6 +18,7 @@ export {
   keepSessionOnAssign,
   keepTransactionOnAssign,
   keepUserOnAssign,
+  lockedAnswer,
   mountedRoute,
   noteProviderErrors,
   observeRequest,
@@ -33,6 +37,7 @@ export {
   type HasClientIp,
   type KeptSession,
   type KeptTransaction,
+  type LockedAnswer,
   type RefreshStart,
   type RequestState,
   type SessionFacts,
@@ -117,5 +122,6 @@ export type {
   HeaderBag,
   RequestFacts,
   Sink,
+  SignInGuard,
   SinkHost,
 } from './types.js';

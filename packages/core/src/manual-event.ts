@@ -27,6 +27,8 @@ const MANUAL_FIELDS = [
   'trace',
   // Store retention's report (`audit.retention.*`), recorded through a sink host.
   'retention',
+  // A lockout's own (`authn.lockout.success`, `authn.lockout_end.success`), recorded through a sink host.
+  'lockout',
 ] as const;
 
 /**
@@ -128,7 +130,17 @@ function manualDetection(input: ManualEvent): AuditEvent['detection'] {
  * event's `id` or `seq`), and dropping them quietly would log something else than it asked for.
  * Refused like a bad type, naming the fields (never their values, which may be anything).
  */
-const OWN_FIELDS = ['schema', 'id', 'time', 'outcome', 'seq', 'chain', 'delivery'] as const;
+const OWN_FIELDS = [
+  'schema',
+  'id',
+  'time',
+  'outcome',
+  'seq',
+  'chain',
+  'delivery',
+  // An app's `heartbeat` would tell a watcher (`silent_pipeline`) an instance is alive.
+  'heartbeat',
+] as const;
 
 function refuseOwnFields(input: ManualEvent): void {
   const fields = input as Record<string, unknown>;
@@ -141,7 +153,8 @@ function refuseOwnFields(input: ManualEvent): void {
     fields.outcome === undefined &&
     fields.seq === undefined &&
     fields.chain === undefined &&
-    fields.delivery === undefined
+    fields.delivery === undefined &&
+    fields.heartbeat === undefined
   )
     return;
   const given = OWN_FIELDS.filter((key) => fields[key] !== undefined);

@@ -126,6 +126,15 @@ export interface AuthtrailOptions {
    */
   chainAnchor?: { sink: Sink; everyMs?: number };
   /**
+   * Records `audit.heartbeat.success` every this many seconds, through the chain to every sink:
+   * proof that this instance is alive and delivering (`silent_pipeline` in `@authtrail/detect`
+   * notices when they stop; PCI DSS 4.0 10.7.2), with when the next one is due and what was
+   * recorded and dropped since the last. One more, `reason: 'close'`, when the auditor closes after
+   * at least one. `false` records none.
+   * @default 60
+   */
+  heartbeat?: number | false;
+  /**
    * Which events are recorded: ordered rules, the first that matches an event decides (`'skip'`
    * or `'record'`); an event no rule matches is recorded. Skipped events reach no sink, no chain
    * and no queue, and are counted in `stats().skipped`. authtrail's own `audit.*` events are
@@ -180,6 +189,8 @@ export interface ResolvedOptions {
   readonly chainSealing: string | undefined;
   /** Where and how often the chain's head is anchored. */
   readonly chainAnchor: { readonly sink: Sink; readonly everyMs: number } | undefined;
+  /** Seconds between heartbeats; undefined when off (`heartbeat: false`). */
+  readonly heartbeat: number | undefined;
   readonly pseudonymize: boolean;
   readonly profile: boolean;
   /** The `user` option: who the app signed in, from its request. */
@@ -215,6 +226,7 @@ const TOP_LEVEL = [
   'delivery',
   'limits',
   'chainAnchor',
+  'heartbeat',
   'policy',
   'clock',
   'ids',
@@ -270,6 +282,7 @@ export function resolveOptions(
     chainKey: keys.chain,
     chainSealing: keys.sealing,
     chainAnchor,
+    heartbeat: resolveHeartbeat(check),
     ...user,
     ...resolveRequest(check),
     verify: checkVerifyOptions(o.verify, check),
@@ -452,6 +465,21 @@ function resolveChainAnchor(
     );
   if (typeof sink?.write !== 'function' || !Number.isInteger(everyMs)) return undefined;
   return Object.freeze({ sink, everyMs: everyMs as number });
+}
+
+/** `heartbeat`: seconds from 1 to a day, or `false`. */
+function resolveHeartbeat(check: Check): number | undefined {
+  const given = check.o.heartbeat;
+  if (given === false) return undefined;
+  if (given === undefined) return 60;
+  if (Number.isInteger(given) && (given as number) >= 1 && (given as number) <= 86_400)
+    return given as number;
+  check.issue(
+    'heartbeat',
+    shapeOf(given),
+    'use a whole number of seconds from 1 to 86400, or false to record no heartbeat',
+  );
+  return 60;
 }
 
 /** Who is logged and how: `pseudonymize`, `profile`, `user`, `rolesClaim`. */

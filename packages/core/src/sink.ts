@@ -39,7 +39,7 @@
  * @packageDocumentation
  */
 export type { AuditEvent, EventFormat, LineFormat, ManualEvent } from '@authtrail/schema';
-export type { Batch, Sink, SinkHost } from './types.js';
+export type { Batch, SignInGuard, Sink, SinkHost } from './types.js';
 export { AuthtrailError, type AuthtrailErrorCode, type OptionIssue } from '@authtrail/schema';
 export { shapeOf } from './errors.js';
 export { checkOptions, type OptionCheck } from './internal/option-check.js';

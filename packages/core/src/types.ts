@@ -139,6 +139,30 @@ export interface SinkHost {
    * recorded only in this form, and matches the `user.hash` and fingerprints of the events.
    */
   fingerprint(value: string): string;
+  /**
+   * Installs `guard` on the auditor's sign-in routes (option `signIn`): from then on, every request
+   * there asks it, before the app reads the password, whether to refuse the attempt with 429.
+   * One guard per auditor. Throws `ERR_AUTHTRAIL_INVALID_OPTIONS` when the auditor has no `signIn`
+   * routes (there is nothing to guard) or already has a guard.
+   */
+  guardSignIn(guard: SignInGuard): void;
+}
+
+/**
+ * A sink's check of the sign-in attempts (enforcement), asked by core on the request path: it must
+ * answer from local memory, at once, and never throw.
+ */
+export interface SignInGuard {
+  /**
+   * The seconds left on the longest lock of any account for this client address, 0 when there is
+   * none: only then is the account read from the body, so other requests cost one lookup.
+   */
+  watches(ip: string): number;
+  /**
+   * Seconds left on the lock of this account for this address, 0 when there is none. `user` is the
+   * account as the attempt's `authn.login.failure` would name it (`user.id` or `user.hash`).
+   */
+  lockedFor(user: { readonly id?: string; readonly hash?: string }, ip: string): number;
 }
 
 /** Where events go. `write` may return a promise; the queue waits for it before the next batch. */

@@ -108,6 +108,36 @@ renderings.push(
     }),
   ],
   [
+    'audit.heartbeat.success, every interval',
+    event('audit.heartbeat.success', {
+      seq: 40,
+      heartbeat: { interval_s: 60, n: 7, events: 1234, dropped: 0 },
+    }),
+  ],
+  [
+    'audit.heartbeat.success at close',
+    event('audit.heartbeat.success', {
+      reason: 'close',
+      heartbeat: { interval_s: 60, n: 8, events: 12, dropped: 3 },
+    }),
+  ],
+  [
+    'audit.silence.detected, an instance whose heartbeats stopped',
+    event('audit.silence.detected', {
+      detection: {
+        detector: 'silent_pipeline',
+        key: 'Zm9vYmFyLWtleWVkLWhhc2g',
+        severity: 'high',
+        count: 3,
+        threshold: 3,
+        window_s: 180,
+        first: '01938f5e-6b00-7000-8000-0000000000a1',
+        last: '01938f5e-6b00-7000-8000-0000000000a1',
+        first_time: '2025-01-02T02:59:31.004Z',
+      },
+    }),
+  ],
+  [
     'audit.checkpoint.success at a rotation',
     event('audit.checkpoint.success', {
       reason: 'rotation',

@@ -109,6 +109,9 @@ describe('formatEvent / toEcs / toOcsf', () => {
       'authn.spray.detected': [2004, 1, 'Create'],
       'authn.credential_stuffing.detected': [2004, 1, 'Create'],
       'authn.bruteforce_success.detected': [2004, 1, 'Create'],
+      // Enforcement's lock of an account for an IP, and its end: Account Change.
+      'authn.lockout.success': [3001, 9, 'Lock'],
+      'authn.lockout_end.success': [3001, 99, 'Lockout End'],
       'api.disallowed_alg.detected': [2004, 1, 'Create'],
       'api.invalid_signature.detected': [2004, 1, 'Create'],
       'audit.delivery.failure': [0, 99, 'Delivery'],
@@ -121,6 +124,16 @@ describe('formatEvent / toEcs / toOcsf', () => {
         ).map((t) => [t, [0, 99, expect.any(String)]]),
       ),
     });
+  });
+
+  test("carries a lockout's key, end and length: ECS under authtrail.lockout (an IAM change of the user), OCSF in unmapped.lockout of an Account Change", () => {
+    const lock = fullEvent('authn.lockout.success');
+    const ecs = toEcs(lock);
+    expect(ecs.event).toMatchObject({ category: ['iam'], type: ['user', 'change'] });
+    expect((ecs.authtrail as { lockout: unknown }).lockout).toEqual(lock.lockout);
+    const ocsf = toOcsf(lock);
+    expect(ocsf).toMatchObject({ class_uid: 3001, activity_id: 9, type_uid: 300109 });
+    expect((ocsf.unmapped as { lockout: unknown }).lockout).toEqual(lock.lockout);
   });
 
   test('maps outcomes: success and failure keep their name in ECS and OCSF; detected is an ECS alert with outcome unknown and a new OCSF finding', () => {

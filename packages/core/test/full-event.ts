@@ -60,6 +60,9 @@ export function fullEvent(type: string, role: AuditEvent['observer']['role'] = '
     source: { ip: '203.0.113.7', forwarded: ['198.51.100.1'], user_agent: 'curl/8' },
     trace: { id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' },
     detection: outcome === 'detected' ? FULL_DETECTION : undefined,
+    lockout: type.startsWith('authn.lockout')
+      ? { key: 'Q1mR8vB2kT0zLx4nWc7yEg', until: '2025-01-02T03:19:05.678Z', lockout_s: 900 }
+      : undefined,
     seq: 7,
     chain: { id: 'c1', prev: 'p', hash: 'h' },
   };

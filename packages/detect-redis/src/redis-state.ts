@@ -1,9 +1,17 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { AuthtrailError, checkOptions, shapeOf } from '@authtrail/core/sink';
-import { memoryState, type DetectorState, type StateOp, type StateResult } from '@authtrail/detect';
+import {
+  memoryState,
+  type DetectorState,
+  type StateChange,
+  type StateOp,
+  type StateResult,
+} from '@authtrail/detect';
 import { Redis, type RedisOptions } from 'ioredis';
 import { SCRIPT } from './internal/script.js';
+import { redisLocks } from './internal/locks.js';
+import { redisSilences } from './internal/silences.js';
 
 /** Options of {@link redisState}. */
 export interface RedisStateOptions {
@@ -53,15 +61,19 @@ export interface RedisDetectorState extends DetectorState {
   close(): Promise<void>;
 }
 
-/** The result of one op as the script answers it: f(ired), c(ount), first i(d) and t(ime). */
+/**
+ * The result of one op as the script answers it: f(ired), c(ount), first i(d) and t(ime), and a
+ * surge's t(h)reshold.
+ */
 interface Answer {
   f: boolean;
   c: number;
   i?: string;
   t?: number;
+  h?: number;
 }
 
-const KINDS = { count: 1, consecutive: 1, distinct: 2, sequence: 3, bucket: 4 } as const;
+const KINDS = { count: 1, consecutive: 1, distinct: 2, sequence: 3, bucket: 4, surge: 5 } as const;
 /** A connection on its way: a batch waits for it (within `timeoutMs`) rather than fall back. */
 const CONNECTING = new Set(['wait', 'connecting', 'connect']);
 const SHA = createHash('sha1').update(SCRIPT).digest('hex');
@@ -114,6 +126,11 @@ export function redisState(options: RedisStateOptions = {}): RedisDetectorState 
   const local = memoryState();
   const counts = { batches: 0, fallbacks: 0 };
   let shared = true;
+  /** The engines using this state: each records the fallback and the recovery in its trail. */
+  const listeners = new Set<(change: StateChange) => void>();
+  const tell = (change: StateChange) => {
+    for (const listener of listeners) notify(() => listener(change));
+  };
 
   /** One round trip: EVALSHA, and the script itself when this Redis does not hold it yet. */
   async function run(ops: readonly StateOp[]): Promise<string> {
@@ -134,10 +151,11 @@ export function redisState(options: RedisStateOptions = {}): RedisDetectorState 
     await once(client, 'ready', { signal });
   }
 
-  function fallback(ops: readonly StateOp[], why: string): readonly StateResult[] {
+  function fallback(ops: readonly StateOp[], why: string, late = false): readonly StateResult[] {
     counts.fallbacks++;
     if (shared) {
       shared = false;
+      tell({ state: 'local', reason: late ? 'store_timeout' : 'store_unavailable' });
       notify(() =>
         o.onFallback?.(
           new AuthtrailError(
@@ -173,6 +191,7 @@ export function redisState(options: RedisStateOptions = {}): RedisDetectorState 
           message === 'late'
             ? `did not answer within ${timeoutMs} ms`
             : `failed (${message.slice(0, 200)})`,
+          message === 'late',
         );
       } finally {
         clearTimeout(timer);
@@ -181,15 +200,35 @@ export function redisState(options: RedisStateOptions = {}): RedisDetectorState 
       counts.batches++;
       if (!shared) {
         shared = true;
+        tell({ state: 'shared' });
         notify(() => o.onRecover?.());
       }
       return (JSON.parse(raw) as Answer[]).map(decode);
     },
     stats: () => ({ ...local.stats(), ...counts, shared }),
+    listen(listener) {
+      listeners.add(listener);
+    },
     async close() {
       if (isClient) return;
       await client.quit().catch(() => client.disconnect());
     },
+    // Enforcement's locks, told to every instance: a key per lock and a channel (internal/locks.ts).
+    shareLocks: (heard) => redisLocks(client, prefix, heard),
+    // The silence rules (`silent_pipeline`): their own small script, the same fallback.
+    ...redisSilences({
+      client,
+      prefix,
+      timeoutMs,
+      connected,
+      reachable: () => CONNECTING.has(client.status) || client.status === 'ready',
+      failed: (why) => void fallback([], why),
+      answered() {
+        if (shared) return;
+        shared = true;
+        notify(() => o.onRecover?.());
+      },
+    }),
   };
 }
 
@@ -213,7 +252,10 @@ function notify(fn: () => void): void {
   }
 }
 
-/** An op as the script reads it: `[kind, a, b, time, id, value, flag, when]`. */
+/**
+ * An op as the script reads it: `[kind, a, b, time, id, value, flag, when]`, and for a surge
+ * `factor, baseline_s, distinct` after them (distinct 0: none).
+ */
 function encode(op: StateOp): unknown[] {
   const r = op.rule;
   const flag = op.reset ? 1 : op.step === 'a' ? 2 : 0;
@@ -225,13 +267,29 @@ function encode(op: StateOp): unknown[] {
     case 'distinct':
       return [KINDS[r.kind], r.threshold, r.window_s, op.time, op.id, v, flag, when];
     case 'sequence':
-      return [KINDS.sequence, r.within_s, 0, op.time, op.id, v, flag, when];
+      return [KINDS.sequence, r.within_s, r.repeat ? 1 : 0, op.time, op.id, v, flag, when];
     case 'bucket':
       return [KINDS.bucket, r.capacity, r.leak_s, op.time, op.id, v, flag, when];
+    case 'surge':
+      return [
+        KINDS.surge,
+        r.threshold,
+        r.window_s,
+        op.time,
+        op.id,
+        v,
+        flag,
+        when,
+        r.factor,
+        r.baseline_s,
+        r.distinct ?? 0,
+      ];
   }
 }
 
 function decode(a: Answer): StateResult {
   if (a.i === undefined) return { fired: a.f, count: a.c };
+  if (a.h !== undefined)
+    return { fired: a.f, count: a.c, first: a.i, firstTime: a.t, threshold: a.h };
   return { fired: a.f, count: a.c, first: a.i, firstTime: a.t };
 }

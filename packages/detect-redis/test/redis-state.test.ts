@@ -21,7 +21,8 @@ function random(seed: number): () => number {
 }
 
 // Windows of 20 s and more: the keys' TTLs run on the real clock, and a run lasts seconds.
-const RULES: readonly (readonly [string, Rule])[] = [
+// The rules a state applies op by op (a silence rule is the engine's tick's, not an op's).
+const RULES: readonly (readonly [string, StateOp['rule']])[] = [
   ['count#0', { kind: 'count', threshold: 3, window_s: 60 }],
   ['count#1', { kind: 'count', threshold: 1, window_s: 120 }],
   ['consecutive#0', { kind: 'consecutive', threshold: 4, window_s: 90 }],
@@ -29,6 +30,15 @@ const RULES: readonly (readonly [string, Rule])[] = [
   ['sequence#0', { kind: 'sequence', within_s: 60 }],
   ['bucket#0', { kind: 'bucket', capacity: 3, leak_s: 20 }],
   ['bucket#1', { kind: 'bucket', capacity: 0, leak_s: 45 }],
+  // A fractional factor (the ceiling of the scaled baseline), a distinct share, late events into
+  // the window and into the baseline, and a key left quiet past its baseline now and then.
+  [
+    'surge#0',
+    { kind: 'surge', threshold: 3, window_s: 40, factor: 1.5, baseline_s: 120, distinct: 0.6 },
+  ],
+  ['surge#1', { kind: 'surge', threshold: 2, window_s: 30, factor: 1, baseline_s: 45 }],
+  // Step `a` kept after it fired: every step `b` in time fires, the count going up.
+  ['sequence#1', { kind: 'sequence', within_s: 50, repeat: true }],
 ];
 
 /** Random batches of ops over a few keys: resets, late events, steps, `when` dependencies. */
@@ -43,8 +53,9 @@ function sequence(seed: number, total: number): StateOp[][] {
     const batch: StateOp[] = [];
     const size = 1 + Math.floor(rand() * 12);
     for (let i = 0; i < size; i++, made++) {
-      // Whole seconds, so that events fall exactly on a window's edge now and then.
-      t += Math.floor(rand() * 5) * S;
+      // Whole seconds, so that events fall exactly on a window's edge now and then; now and then
+      // a quiet spell longer than any window and baseline.
+      t += Math.floor(rand() * 5) * S + (rand() < 0.01 ? 300 * S : 0);
       // Now and then an event delivered late: windows must not move back for it.
       const time = rand() < 0.15 ? t - Math.floor(rand() * 40) * S : t;
       const [slot, rule] = pick(RULES);
@@ -54,7 +65,10 @@ function sequence(seed: number, total: number): StateOp[][] {
         key: pick(['kA', 'kB']),
         time,
         id: `e${++id}`,
-        value: rule.kind === 'distinct' ? pick(['v1', 'v2', 'v3', 'v4', 'v5']) : undefined,
+        value:
+          rule.kind === 'distinct' || rule.kind === 'surge'
+            ? pick(['v1', 'v2', 'v3', 'v4', 'v5'])
+            : undefined,
         reset: rule.kind === 'count' || rule.kind === 'consecutive' ? rand() < 0.15 : undefined,
         step: rule.kind === 'sequence' && rand() < 0.4 ? 'a' : undefined,
       };
@@ -129,15 +143,19 @@ describe('the same answers as memoryState', () => {
       const memory = memoryState();
       const redis = open();
       let fired = 0;
+      let surges = 0;
       for (const batch of sequence(seed, 400)) {
         const expected = memory.apply(batch) as readonly StateResult[];
         const got = await redis.apply(batch);
         expect(got).toEqual(expected);
         fired += expected.filter((r) => r.fired).length;
+        surges += expected.filter((r, i) => r.fired && batch[i]!.rule.kind === 'surge').length;
       }
       // Every batch on Redis, none counted locally; and the sequences did fire (not a vacuous run).
       expect(redis.stats()).toMatchObject({ fallbacks: 0, batches: expect.any(Number) });
       expect(fired).toBeGreaterThan(10);
+      // Surges fired more than once per key: episodes ended and new ones began.
+      expect(surges).toBeGreaterThan(4);
     },
   );
 

@@ -17,6 +17,7 @@ function instance(state: DetectorState) {
       brute_force: {},
       distributed_brute_force: false,
       password_spraying: false,
+      credential_stuffing: false,
       success_after_brute_force: false,
       disallowed_algorithm: false,
       invalid_signature_burst: false,

@@ -169,12 +169,17 @@ interface Group {
   /** When a notification was last sent (0: never), and whether detections came since. */
   lastSent: number;
   changed: boolean;
+  /** A condition that lasts (a silence): no quiet time resolves it, only `clear`. */
+  held: boolean;
   timer?: NodeJS.Timeout;
 }
 
 /** The fan-out the engine hands each recorded detection to. */
 export interface AlertFanout {
-  add(event: AuditEvent): void;
+  /** `held`: the detection's condition lasts until `clear` says it is over (a silence). */
+  add(event: AuditEvent, held?: boolean): void;
+  /** The condition of a held group is over: it resolves now (if it was notified). */
+  clear(detector: string, key: string): void;
   stats(): AlertStats;
   /** Sends what waits for its group wait, waits for deliveries in flight, closes the destinations. */
   close(): Promise<void>;
@@ -208,7 +213,8 @@ export function alertFanout(o: ResolvedAlerts): AlertFanout {
       sleepers.add(done);
     });
 
-  const quiet = (g: Group) => o.resolveAfterMs ?? (g.latest.detection?.window_s ?? 300) * 1000;
+  const quiet = (g: Group) =>
+    g.held ? Infinity : (o.resolveAfterMs ?? (g.latest.detection?.window_s ?? 300) * 1000);
 
   /** When the group next needs a look: its group wait, interval, repeat or resolve. */
   function due(g: Group): number {
@@ -240,7 +246,14 @@ export function alertFanout(o: ResolvedAlerts): AlertFanout {
   }
 
   function notify(g: Group, status: AlertNotification['status'], now: number): void {
-    const n = notification(g, status, status === 'resolved' ? now : g.lastDetection + quiet(g));
+    // A held group resolves when told: until then it is due again at the next repeat.
+    const ends =
+      status === 'resolved'
+        ? now
+        : g.held
+          ? now + o.repeatIntervalMs + o.groupIntervalMs
+          : g.lastDetection + quiet(g);
+    const n = notification(g, status, ends);
     for (const d of o.to) {
       if (inFlight.size >= MAX_IN_FLIGHT) {
         counts.dropped++;
@@ -277,7 +290,7 @@ export function alertFanout(o: ResolvedAlerts): AlertFanout {
   }
 
   return {
-    add(event) {
+    add(event, held = false) {
       const detection = event.detection;
       if (closed || !detection) return;
       const hash = groupHash(detection.detector, detection.key);
@@ -308,9 +321,19 @@ export function alertFanout(o: ResolvedAlerts): AlertFanout {
         lastDetection: now,
         lastSent: 0,
         changed: false,
+        held,
       };
       groups.set(hash, g);
       schedule(g);
+    },
+    clear(detector, key) {
+      const hash = groupHash(detector, key);
+      const g = groups.get(hash);
+      if (!g) return;
+      clearTimeout(g.timer);
+      groups.delete(hash);
+      // Over within its group wait: nobody was told, so nobody needs the resolve.
+      if (g.lastSent !== 0) notify(g, 'resolved', Date.now());
     },
     stats: () => ({ ...counts, groups: groups.size }),
     async close() {

@@ -85,6 +85,38 @@ export function builtInDetectors(o: ResolvedBuiltIns, hash: (value: string) => s
         return { key: ip, value: account(e) ?? '' };
       },
     });
+  const stuffing = o.credential_stuffing;
+  if (stuffing)
+    /**
+     * credential_stuffing: a surge of failed sign-ins against the service (the observer's
+     * `service`, so instances sharing a state count together): 50 within 5 minutes and 3 times the
+     * hour before's rate, while at least half of the latest failures are of distinct accounts.
+     * MONITORING's source, Okta ThreatInsight, publishes no number. "Most accounts unknown" is
+     * what a list of leaked pairs gives, but no event says whether an account exists (the
+     * provider's form answers the same for both; a `user.hash` only means authtrail has not seen
+     * that name sign in), so the share of distinct accounts stands in for it: a list tries each
+     * pair once (share near 1; 0.5 with two passwords per account), a person retrying a password
+     * gives about a third, a brute force on one account 1 in 50.
+     */
+    list.push({
+      name: 'credential_stuffing',
+      type: T.CREDENTIAL_STUFFING_DETECTED,
+      severity: stuffing.severity,
+      rule: {
+        kind: 'surge',
+        threshold: stuffing.threshold,
+        window_s: stuffing.window_s,
+        factor: stuffing.factor,
+        baseline_s: stuffing.baseline_s,
+        ...(stuffing.distinct > 0 ? { distinct: stuffing.distinct } : {}),
+      },
+      // The last failure's account, client or IP is one of many: the decision names none.
+      subject: [],
+      read(e) {
+        if (!isBadCredentials(e)) return undefined;
+        return { key: e.observer.service, value: account(e) ?? '' };
+      },
+    });
   const after = o.success_after_brute_force;
   if (after)
     /**
@@ -178,6 +210,79 @@ export function builtInDetectors(o: ResolvedBuiltIns, hash: (value: string) => s
           return undefined;
         const network = networkOf(ip);
         return network === undefined ? undefined : { key: token.fingerprint, value: network };
+      },
+    });
+  const reuse = o.refresh_token_reuse;
+  if (reuse)
+    /**
+     * refresh_token_reuse: a refresh token presented again after the provider rotated or revoked
+     * it, each time, keyed by the token's fingerprint (Auth0's and Okta's reuse detection; the
+     * OAuth 2.0 Security BCP, RFC 9700 section 4.14.2: a rotated token used again means a copy is
+     * in other hands). Reads the provider's events: a refresh that rotated a token names it in
+     * `oauth.presented`, a revocation in `oauth.token`; a refresh presenting it later (its
+     * `oauth.token`) fires. The provider's own word (a failure with `reason: token_reused`: it
+     * still held the token, consumed) fires at once, even when no rotation was seen here. A token
+     * is remembered for `window_s`, 30 days by default: the absolute lifetime of Auth0's rotating
+     * refresh tokens, past which the token would be refused as expired anyway.
+     */
+    list.push({
+      name: 'refresh_token_reuse',
+      type: T.TOKEN_REUSE_DETECTED,
+      severity: reuse.severity,
+      rule: { kind: 'sequence', within_s: reuse.window_s, repeat: true },
+      subject: ['token', 'user', 'client', 'ip'],
+      read(e) {
+        // The provider's events only: an RP's refresh names the token it spent whether or not the
+        // provider rotated it, and its failure is the provider's seen a second time.
+        if (e.observer.role !== 'op') return undefined;
+        if (e.type === T.TOKEN_REVOKE_SUCCESS) {
+          const revoked = e.oauth?.token?.fingerprint;
+          return revoked ? { key: revoked, step: 'a' } : undefined;
+        }
+        if (e.type === T.TOKEN_REFRESH_SUCCESS) {
+          const spent = e.oauth?.presented?.fingerprint;
+          // A superseded token the provider still accepted is a use too; then it is superseded.
+          return spent
+            ? [
+                { key: spent, step: 'b' },
+                { key: spent, step: 'a' },
+              ]
+            : undefined;
+        }
+        const token = e.type === T.TOKEN_REFRESH_FAILURE ? e.oauth?.token : undefined;
+        if (token?.type !== 'refresh_token' || !token.fingerprint) return undefined;
+        if (e.reason !== R.TOKEN_REUSED) return { key: token.fingerprint, step: 'b' };
+        // Step `a` first: it keeps the rotation's evidence when one was seen, or starts it here.
+        return [
+          { key: token.fingerprint, step: 'a' },
+          { key: token.fingerprint, step: 'b' },
+        ];
+      },
+    });
+  const silent = o.silent_pipeline;
+  if (silent)
+    /**
+     * silent_pipeline: an instance whose heartbeats (`audit.heartbeat.success`, every auditor's,
+     * each saying when the next is due) stopped for 3 of its intervals: its logging failed or the
+     * process is gone without closing (PCI DSS 4.0 10.7.2: failures of audit logging are detected).
+     * Keyed by the service and instance; the evidence is the last heartbeat. A heartbeat that
+     * closes the auditor (`reason: 'close'`) ends the watch: a stop on purpose is not a failure.
+     */
+    list.push({
+      name: 'silent_pipeline',
+      type: T.SILENCE_DETECTED,
+      severity: silent.severity,
+      rule: { kind: 'silence', missed: silent.missed },
+      // The silent instance is in the evidence (the last heartbeat's observer), not the decision.
+      subject: [],
+      read(e) {
+        const beat = e.heartbeat;
+        if (e.type !== T.HEARTBEAT || !beat) return undefined;
+        return {
+          key: `${e.observer.service}\u0000${e.observer.instance}`,
+          every_s: beat.interval_s,
+          ...(e.reason === 'close' ? { reset: true } : {}),
+        };
       },
     });
   return list;

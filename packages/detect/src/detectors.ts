@@ -6,10 +6,21 @@ import {
   type Sink,
   type SinkHost,
 } from '@authtrail/core/sink';
+import { EventTypes as T } from '@authtrail/schema';
 import { alertFanout, type AlertStats } from './alerts.js';
 import { builtInDetectors } from './built-ins.js';
+import { lockTable, type EnforceStats } from './lockouts.js';
+import { silenceWatch, type SilenceSlot, type SilenceWatch } from './internal/silences.js';
 import { resolveDetectors, type DetectorsOptions } from './options.js';
-import type { Detector, Reading, Rule, StateOp, StateResult, SubjectField } from './types.js';
+import type {
+  Detector,
+  Reading,
+  Rule,
+  StateChange,
+  StateOp,
+  StateResult,
+  SubjectField,
+} from './types.js';
 
 /** Counters of a {@link detectors} sink. */
 export interface DetectorsStats {
@@ -26,6 +37,8 @@ export interface DetectorsStats {
   evicted: number;
   /** The alert fan-out's counters, when option `alerts` is set. */
   alerts?: AlertStats;
+  /** Enforcement's locks, when option `enforce` is set. */
+  enforce?: EnforceStats;
 }
 
 /** The sink {@link detectors} returns: a sink with its own counters. */
@@ -46,7 +59,7 @@ interface Running {
 /** What an op was for, to record its decision. */
 interface Origin {
   readonly r: Running;
-  readonly rule: Rule;
+  readonly rule: StateOp['rule'];
   readonly event: AuditEvent;
 }
 
@@ -79,6 +92,11 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
   let hash: (value: string) => string = (value) => value;
   const counts = { events: 0, detections: 0, lost: 0, failed: 0 };
   const alerts = o.alerts && alertFanout(o.alerts);
+  let locks: ReturnType<typeof lockTable> | undefined;
+  /** The `silence` rules' sightings and tick, when a detector has one and the state can watch. */
+  let silences: SilenceWatch | undefined;
+  // The role of the events this engine reads: a silence is recorded by no event of its own.
+  let role: AuditEvent['observer']['role'] = 'rs';
 
   /** A detector's readings of `event`, never throwing: a broken custom detector skips the event. */
   function read(r: Running, event: AuditEvent, after?: string): readonly Reading[] {
@@ -102,7 +120,8 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
         key,
         severity: r.d.severity,
         count: result.count,
-        threshold: thresholdOf(rule),
+        // A surge's threshold depends on its baseline: the count it needed when it fired.
+        threshold: result.threshold ?? thresholdOf(rule),
         window_s: windowOf(rule),
         first: result.first ?? event.id,
         last: event.id,
@@ -114,11 +133,35 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
     try {
       const recorded = host!.record(input);
       counts.detections++;
+      // Enforcement locks the account for the IP that brute-forced it, from now on.
+      if (locks && r.d.name === 'brute_force') locks.lock(key, recorded);
       // Only grouped here: delivery runs on its own, never awaited by this batch.
       alerts?.add(recorded);
     } catch {
       // Closed (ERR_AUTHTRAIL_CLOSED), or refused (an event id that is not a UUID, from a test
       // auditor's `ids`): counted, never thrown into the delivery queue, which would retry the batch.
+      counts.lost++;
+    }
+  }
+
+  /**
+   * The state fell back to counting in this process, or is shared again: recorded in the trail,
+   * once per change (the state says each once), as the auditor records its own delivery losses.
+   * Never the store's message or address: a URL may hold a password.
+   */
+  function stateChanged(change: StateChange): void {
+    const input: ManualEvent =
+      change.state === 'local'
+        ? {
+            type: T.DETECTION_STATE_FAILURE,
+            observer: { role },
+            reason: change.reason,
+            error: { code: 'ERR_AUTHTRAIL_STORE_UNAVAILABLE' },
+          }
+        : { type: T.DETECTION_STATE_SUCCESS, observer: { role } };
+    try {
+      host?.record(input);
+    } catch {
       counts.lost++;
     }
   }
@@ -134,6 +177,11 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
         );
       host = h;
       hash = remembered((value) => h.fingerprint(value));
+      state.listen?.(stateChanged);
+      if (o.enforce) {
+        locks = lockTable(o.enforce, h, state);
+        h.guardSignIn(locks.guard);
+      }
       running = [...builtInDetectors(o.builtIns, hash), ...o.custom].map((d) => {
         const rules = Array.isArray(d.rule) ? (d.rule as readonly Rule[]) : [d.rule as Rule];
         return {
@@ -149,6 +197,28 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
           if (rule.kind === 'sequence')
             for (const name of rule.after ?? [])
               running.find((r) => r.d.name === name)?.followers.push(follower);
+      const watched = new Map<string, SilenceSlot>();
+      for (const r of running)
+        r.rules.forEach((rule, i) => {
+          if (rule.kind === 'silence') watched.set(r.slots[i]!, { d: r.d, rule });
+        });
+      const { watch, silent } = state;
+      if (watched.size > 0 && watch && silent)
+        silences = silenceWatch({ watch: watch.bind(state), silent: silent.bind(state) }, watched, {
+          fire(d, detection) {
+            try {
+              const recorded = host!.record({ type: d.type, observer: { role }, detection });
+              counts.detections++;
+              // Held: it resolves when the silence is over, however long that takes.
+              alerts?.add(recorded, true);
+              return true;
+            } catch {
+              counts.lost++;
+              return false;
+            }
+          },
+          over: (d, key) => alerts?.clear(d.name, key),
+        });
     },
     async write(batch: Batch) {
       if (!host) return;
@@ -159,12 +229,31 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
         const time = Date.parse(event.time);
         if (!Number.isFinite(time)) continue;
         counts.events++;
+        role = event.observer.role;
         for (const r of running) {
           for (const reading of read(r, event)) {
             if (typeof reading?.key !== 'string') continue;
             const key = hash(reading.key);
             const value = reading.value === undefined ? undefined : hash(String(reading.value));
             r.rules.forEach((rule, i) => {
+              if (rule.kind === 'silence') {
+                const every = reading.every_s;
+                const due = typeof every === 'number' && every > 0 && every <= 86_400;
+                // Without an interval nobody knows when the key is due: not counted.
+                if (!due && !reading.reset) return;
+                silences?.see(
+                  {
+                    slot: r.slots[i]!,
+                    key,
+                    time,
+                    id: event.id,
+                    quiet_s: due ? rule.missed * every : 0,
+                    ...(reading.reset ? { reset: true } : {}),
+                  },
+                  due ? every : Infinity,
+                );
+                return;
+              }
               const at = ops.length;
               ops.push({
                 slot: r.slots[i]!,
@@ -196,6 +285,7 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
           }
         }
       }
+      await silences?.flush();
       if (ops.length === 0) return;
       // One call per batch: a shared state applies it atomically, in one round trip.
       const results = await state.apply(ops);
@@ -203,6 +293,8 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
         if (results[i]?.fired) decide(origins[i]!, ops[i]!.key, results[i]!);
     },
     async close() {
+      await locks?.close();
+      await silences?.close();
       await alerts?.close();
       await state.close?.();
     },
@@ -210,6 +302,7 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
       ...counts,
       ...state.stats(),
       ...(alerts ? { alerts: alerts.stats() } : {}),
+      ...(locks ? { enforce: locks.stats() } : {}),
     }),
   };
 }
@@ -238,13 +331,13 @@ function flags(reading: Reading): Pick<StateOp, 'reset' | 'step'> {
 }
 
 /** The count a rule fires at: a sequence's two steps, a bucket's first event over its capacity. */
-function thresholdOf(rule: Rule): number {
+function thresholdOf(rule: StateOp['rule']): number {
   if (rule.kind === 'sequence') return 2;
   if (rule.kind === 'bucket') return rule.capacity + 1;
   return rule.threshold;
 }
 
-function windowOf(rule: Rule): number | undefined {
+function windowOf(rule: StateOp['rule']): number | undefined {
   if (rule.kind === 'sequence') return rule.within_s;
   if (rule.kind === 'bucket') return undefined;
   return rule.window_s;

@@ -1,12 +1,14 @@
 /**
  * `@authtrail/detect`: real-time detection over an auditor's events. `detectors()` is a sink that
- * runs the built-in detectors (brute force, distributed brute force, password spraying, success
- * after brute force, disallowed JWT algorithm, invalid-signature bursts, access-token replay) and
- * your own, and records each decision as a `*.detected` audit event.
+ * runs the built-in detectors (brute force, distributed brute force, password spraying, credential
+ * stuffing, success after brute force, disallowed JWT algorithm, invalid-signature bursts,
+ * access-token replay, silent pipeline) and your own, and records each decision as a `*.detected`
+ * audit event.
  * @packageDocumentation
  */
 export { detectors, type DetectorsSink, type DetectorsStats } from './detectors.js';
 export type { BuiltInsOptions, DetectorsOptions } from './options.js';
+export type { EnforceOptions, EnforceStats } from './lockouts.js';
 export { memoryState, type MemoryStateOptions } from './memory-state.js';
 export type { AlertDestination, AlertNotification, AlertsOptions, AlertStats } from './alerts.js';
 export {
@@ -30,9 +32,18 @@ export type {
   DetectorState,
   DistinctRule,
   Reading,
+  LockSharing,
   Rule,
   SequenceRule,
+  SharedLock,
+  StateChange,
   StateOp,
   StateResult,
   SubjectField,
+  SurgeRule,
+  Held,
+  Sighting,
+  Silence,
+  SilenceRule,
+  Silences,
 } from './types.js';

@@ -1,5 +1,6 @@
 import { checkOptions } from '@authtrail/core/sink';
-import type { DetectorState, Rule, StateOp, StateResult } from './types.js';
+import { applySurge, type SurgeBuckets } from './internal/surge.js';
+import type { DetectorState, Held, Silence, StateOp, StateResult } from './types.js';
 
 /** Options of {@link memoryState}. */
 export interface MemoryStateOptions {
@@ -34,15 +35,28 @@ interface Entry {
    */
   firstId: string;
   firstTime: number;
+  /** Surge: its buckets (the distinct sample is in `values`). */
+  buckets: SurgeBuckets | undefined;
 }
 
 const NOT_FIRED: StateResult = Object.freeze({ fired: false, count: 0 });
+/** A silence is remembered this long after it began; then its key is forgotten (and its alert resolves). */
+export const SILENCE_KEPT_MS = 86_400_000;
+
+/** A `silence` rule's key: its latest sighting, and whether its silence was handed out. */
+interface Watched {
+  time: number;
+  id: string;
+  quiet_s: number;
+  silent: boolean;
+}
 
 /**
  * Detector state in this process's memory, bounded: per detector rule at most `maxKeys` keys,
  * each holding at most `threshold` event times (count, consecutive), `threshold` distinct values
- * and their times (distinct), or a few numbers (sequence, bucket), and the first event's id. Instances do not share it: each counts
- * what it sees.
+ * and their times (distinct), `10 + 10 * baseline_s / window_s` buckets and `min(threshold, 100)`
+ * values (surge), or a few numbers (sequence, bucket), and the first event's id. Instances do not
+ * share it: each counts what it sees.
  * @example
  * detectors({ state: memoryState({ maxKeys: 20_000 }) });
  */
@@ -53,6 +67,7 @@ export function memoryState(options: MemoryStateOptions = {}): DetectorState {
   check.done();
 
   const slots = new Map<string, Map<string, Entry>>();
+  const watched = new Map<string, Map<string, Watched>>();
   let evicted = 0;
 
   /** The key's entry, made most recently used; created (evicting the least recent) if asked. */
@@ -77,6 +92,7 @@ export function memoryState(options: MemoryStateOptions = {}): DetectorState {
       mark: op.time,
       firstId: op.id,
       firstTime: op.time,
+      buckets: undefined,
     };
     slot.set(op.key, made);
     return made;
@@ -87,7 +103,7 @@ export function memoryState(options: MemoryStateOptions = {}): DetectorState {
    * of a Map means stepping over the slots its deletions left, once per batch of evictions rather
    * than once per new key (which made a full table 40 times slower).
    */
-  function evict(slot: Map<string, Entry>): void {
+  function evict<T>(slot: Map<string, T>): void {
     let n = Math.max(1, Math.ceil(maxKeys / 64));
     for (const key of slot.keys()) {
       slot.delete(key);
@@ -140,7 +156,11 @@ export function memoryState(options: MemoryStateOptions = {}): DetectorState {
     return { fired: true, count, first: e.firstId, firstTime: e.firstTime };
   }
 
-  function applyOne(op: StateOp, rule: Rule, cause: StateResult | undefined): StateResult {
+  function applyOne(
+    op: StateOp,
+    rule: StateOp['rule'],
+    cause: StateResult | undefined,
+  ): StateResult {
     switch (rule.kind) {
       case 'count':
       case 'consecutive': {
@@ -176,8 +196,15 @@ export function memoryState(options: MemoryStateOptions = {}): DetectorState {
       }
       case 'sequence': {
         if (op.step === 'a') {
+          const waiting = rule.repeat ? entry(op, false) : undefined;
+          if (waiting && op.time - waiting.mark <= rule.within_s * 1000) {
+            // Repeat: a token revoked after it was rotated is remembered longer, from the rotation.
+            waiting.mark = Math.max(waiting.mark, op.time);
+            return { fired: false, count: waiting.level };
+          }
           const e = entry(op, true)!;
           e.mark = op.time;
+          e.level = 1;
           // Taken from another detector's decision: the evidence starts with that one's.
           e.firstId = cause?.first ?? op.id;
           e.firstTime = cause?.firstTime ?? op.time;
@@ -185,11 +212,13 @@ export function memoryState(options: MemoryStateOptions = {}): DetectorState {
         }
         const e = entry(op, false);
         if (!e) return NOT_FIRED;
-        // Step `a` is used once: a second success after one brute force is not a second takeover.
-        forget(op);
         const gap = op.time - e.mark;
+        // Step `a` is used once: a second success after one brute force is not a second takeover.
+        // With `repeat` it stays until its time is up: every use of a superseded token counts.
+        if (!rule.repeat || gap > rule.within_s * 1000) forget(op);
         if (gap < 0 || gap > rule.within_s * 1000) return NOT_FIRED;
-        return { fired: true, count: 2, first: e.firstId, firstTime: e.firstTime };
+        e.level = rule.repeat ? e.level + 1 : 2;
+        return { fired: true, count: e.level, first: e.firstId, firstTime: e.firstTime };
       }
       case 'bucket': {
         const e = entry(op, true)!;
@@ -211,6 +240,8 @@ export function memoryState(options: MemoryStateOptions = {}): DetectorState {
           ? { fired, count, first: e.firstId, firstTime: e.firstTime }
           : { fired, count };
       }
+      case 'surge':
+        return applySurge(entry(op, true)!, rule, op);
     }
   }
 
@@ -228,7 +259,39 @@ export function memoryState(options: MemoryStateOptions = {}): DetectorState {
     stats() {
       let keys = 0;
       for (const slot of slots.values()) keys += slot.size;
+      for (const slot of watched.values()) keys += slot.size;
       return { keys, evicted };
+    },
+    watch(sightings) {
+      for (const s of sightings) {
+        let slot = watched.get(s.slot);
+        if (!slot) watched.set(s.slot, (slot = new Map()));
+        const w = slot.get(s.key);
+        // A late sighting (an older file read after a newer one) never moves a key back.
+        if (w && w.time > s.time) continue;
+        slot.delete(s.key);
+        if (s.reset) continue;
+        if (!w && slot.size >= maxKeys) evict(slot);
+        slot.set(s.key, { time: s.time, id: s.id, quiet_s: s.quiet_s, silent: false });
+      }
+    },
+    silent(names, now, held) {
+      // Asked first: a key seen again and silent again since the last tick is over, then new.
+      const over = held.filter((h) => watched.get(h.slot)?.get(h.key)?.silent !== true);
+      const silent: Silence[] = [];
+      for (const name of names) {
+        const slot = watched.get(name);
+        if (!slot) continue;
+        for (const [key, w] of slot) {
+          const due = w.time + w.quiet_s * 1000;
+          if (now < due) continue;
+          if (!w.silent) {
+            w.silent = true;
+            silent.push({ slot: name, key, id: w.id, time: w.time, quiet_s: w.quiet_s });
+          } else if (now >= due + SILENCE_KEPT_MS) slot.delete(key);
+        }
+      }
+      return { silent, over: over as Held[] };
     },
   };
 }

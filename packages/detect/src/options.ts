@@ -3,6 +3,7 @@ import { DETECTION_SEVERITIES, isDetectorName, isEventType } from '@authtrail/sc
 import type { DetectionSeverity } from '@authtrail/schema';
 import { resolveAlerts, type AlertDestination, type AlertsOptions } from './alerts.js';
 import { DEFAULT_ALLOWED_ALGORITHMS } from './built-ins.js';
+import { resolveEnforce, type EnforceOptions, type ResolvedEnforce } from './lockouts.js';
 import { memoryState } from './memory-state.js';
 import type { Detector, DetectorState, Rule } from './types.js';
 
@@ -33,6 +34,14 @@ export interface BuiltInsOptions {
    * @default { threshold: 15, window_s: 300, failures: { threshold: 100, window_s: 86400 }, severity: 'high' }
    */
   password_spraying?: false | (Windowed & { failures?: false | Windowed });
+  /**
+   * A surge of failed sign-ins against the service: `threshold` within `window_s` and `factor`
+   * times the rate of the `baseline_s` before (no failures there: the threshold alone decides),
+   * while at least a `distinct` share of the latest failures are of distinct accounts.
+   * @default { threshold: 50, window_s: 300, factor: 3, baseline_s: 3600, distinct: 0.5, severity: 'high' }
+   */
+  credential_stuffing?:
+    false | (Windowed & { factor?: number; baseline_s?: number; distinct?: number });
   /** @default { within_s: 600, severity: 'critical' } */
   success_after_brute_force?: false | (Graded & { within_s?: number });
   /**
@@ -45,6 +54,18 @@ export interface BuiltInsOptions {
   invalid_signature_burst?: false | (Graded & { capacity?: number; leak_s?: number });
   /** `window_s`: the longest a token is remembered (its `expires_at` ends it sooner). @default { window_s: 86400, severity: 'high' } */
   access_token_replay?: false | (Graded & { window_s?: number });
+  /**
+   * `window_s`: how long a rotated or revoked refresh token is remembered (one key per token in
+   * the state for that long); a use of it in that time fires, each use again.
+   * @default { window_s: 2592000, severity: 'high' }
+   */
+  refresh_token_reuse?: false | (Graded & { window_s?: number });
+  /**
+   * `missed`: heartbeat intervals without one after which an instance is silent (each heartbeat
+   * says its interval: the auditor's `heartbeat` option).
+   * @default { missed: 3, severity: 'high' }
+   */
+  silent_pipeline?: false | (Graded & { missed?: number });
 }
 
 /** Options of {@link detectors}. */
@@ -61,6 +82,13 @@ export interface DetectorsOptions {
    * or `{ to, groupWaitMs, … }` to tune the grouping. @default no alerts
    */
   alerts?: AlertDestination[] | AlertsOptions;
+  /**
+   * Enforcement, off by default: `true` or `{ lockout_s }` locks an account for one IP when
+   * `brute_force` fires on it, and the auditor's sign-in form (`signIn`) answers its attempts from
+   * that IP with 429 and `Retry-After`, unchecked, until the lock ends. The lock and its end are
+   * events (`authn.lockout.success`, `authn.lockout_end.success`). @default off
+   */
+  enforce?: boolean | EnforceOptions;
 }
 
 /** A windowed built-in's defaults. */
@@ -80,10 +108,20 @@ export interface ResolvedBuiltIns {
     window_s: number;
     failures?: { threshold: number; window_s: number };
   };
+  credential_stuffing?: {
+    severity: DetectionSeverity;
+    threshold: number;
+    window_s: number;
+    factor: number;
+    baseline_s: number;
+    distinct: number;
+  };
   success_after_brute_force?: { severity: DetectionSeverity; within_s: number };
   disallowed_algorithm?: { severity: DetectionSeverity; allow: string[]; window_s: number };
   invalid_signature_burst?: { severity: DetectionSeverity; capacity: number; leak_s: number };
   access_token_replay?: { severity: DetectionSeverity; window_s: number };
+  refresh_token_reuse?: { severity: DetectionSeverity; window_s: number };
+  silent_pipeline?: { severity: DetectionSeverity; missed: number };
 }
 
 export interface ResolvedDetectors {
@@ -91,23 +129,27 @@ export interface ResolvedDetectors {
   readonly custom: readonly Detector[];
   readonly state: DetectorState;
   readonly alerts: ReturnType<typeof resolveAlerts>;
+  readonly enforce: ResolvedEnforce | undefined;
 }
 
 const BUILT_INS = [
   'brute_force',
   'distributed_brute_force',
   'password_spraying',
+  'credential_stuffing',
   'success_after_brute_force',
   'disallowed_algorithm',
   'invalid_signature_burst',
   'access_token_replay',
+  'refresh_token_reuse',
+  'silent_pipeline',
 ] as const;
 const YEAR_S = 366 * 86_400;
 
 /** The one place the defaults live: checks every option and reports every problem at once. */
 export function resolveDetectors(options: DetectorsOptions | undefined): ResolvedDetectors {
   const check = checkOptions('detectors', options, '');
-  check.known('', check.o, ['builtIns', 'custom', 'state', 'alerts']);
+  check.known('', check.o, ['builtIns', 'custom', 'state', 'alerts', 'enforce']);
   const given = check.o.builtIns === false ? false : check.object('builtIns', check.o.builtIns);
   const builtIns: ResolvedBuiltIns = {};
   if (given) {
@@ -157,6 +199,25 @@ export function resolveDetectors(options: DetectorsOptions | undefined): Resolve
           threshold: check.int(`${path}.failures.threshold`, failures.threshold, 100, 1, 1_000_000),
           window_s: check.int(`${path}.failures.window_s`, failures.window_s, 86_400, 1, YEAR_S),
         },
+      };
+    }
+    o = each('credential_stuffing');
+    if (o) {
+      const path = 'builtIns.credential_stuffing';
+      check.known(path, o, [
+        'threshold',
+        'window_s',
+        'factor',
+        'baseline_s',
+        'distinct',
+        'severity',
+      ]);
+      const w = windowed(path, o, { severity: 'high', threshold: 50, window_s: 300 });
+      builtIns.credential_stuffing = {
+        ...w,
+        factor: real(check, `${path}.factor`, o.factor, 3, 1, 1000),
+        baseline_s: baseline(check, `${path}.baseline_s`, o.baseline_s, 3600, w.window_s),
+        distinct: real(check, `${path}.distinct`, o.distinct, 0.5, 0, 1),
       };
     }
     o = each('success_after_brute_force');
@@ -211,6 +272,24 @@ export function resolveDetectors(options: DetectorsOptions | undefined): Resolve
         window_s: check.int(`${path}.window_s`, o.window_s, 86_400, 1, YEAR_S),
       };
     }
+    o = each('refresh_token_reuse');
+    if (o) {
+      const path = 'builtIns.refresh_token_reuse';
+      check.known(path, o, ['window_s', 'severity']);
+      builtIns.refresh_token_reuse = {
+        severity: severity(check, `${path}.severity`, o.severity, 'high'),
+        window_s: check.int(`${path}.window_s`, o.window_s, 2_592_000, 1, YEAR_S),
+      };
+    }
+    o = each('silent_pipeline');
+    if (o) {
+      const path = 'builtIns.silent_pipeline';
+      check.known(path, o, ['missed', 'severity']);
+      builtIns.silent_pipeline = {
+        severity: severity(check, `${path}.severity`, o.severity, 'high'),
+        missed: check.int(`${path}.missed`, o.missed, 3, 1, 100),
+      };
+    }
   }
   const custom = checkCustom(check, check.o.custom, Object.keys(builtIns));
   const state = check.o.state ?? memoryState();
@@ -222,8 +301,43 @@ export function resolveDetectors(options: DetectorsOptions | undefined): Resolve
   )
     check.issue('state', shapeOf(state), 'use memoryState() or another DetectorState');
   const alerts = resolveAlerts(check, check.o.alerts);
+  const enforce = resolveEnforce(check, check.o.enforce, builtIns.brute_force);
   check.done();
-  return Object.freeze({ builtIns, custom, state: state as DetectorState, alerts });
+  return Object.freeze({ builtIns, custom, state: state as DetectorState, alerts, enforce });
+}
+
+/** `value` if it is a finite number from `min` to `max` (fractions too), `fallback` if absent. */
+function real(
+  check: OptionCheck<unknown>,
+  path: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && value >= min && value <= max) return value;
+  check.issue(path, shapeOf(value), `use a number from ${min} to ${max}`);
+  return fallback;
+}
+
+/**
+ * A surge's baseline: whole seconds, at most 100 windows, so that a key holds at most 1,010
+ * buckets (ten per window).
+ */
+function baseline(
+  check: OptionCheck<unknown>,
+  path: string,
+  value: unknown,
+  fallback: number,
+  window_s: number,
+): number {
+  if (value === undefined) return fallback;
+  const max = Math.min(YEAR_S, window_s * 100);
+  if (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= max)
+    return value as number;
+  check.issue(path, shapeOf(value), `use a whole number from 1 to ${max} (100 windows)`);
+  return fallback;
 }
 
 function severity(
@@ -312,16 +426,34 @@ function checkRule(check: OptionCheck<unknown>, at: string, rule: Rule | undefin
       return;
     case 'sequence':
       need('within_s', rule.within_s, 1, YEAR_S);
+      if (rule.repeat !== undefined && typeof rule.repeat !== 'boolean')
+        check.issue(`${at}.repeat`, shapeOf(rule.repeat), 'use true or false');
       return;
     case 'bucket':
       need('capacity', rule.capacity, 0, 1_000_000);
       need('leak_s', rule.leak_s, 1, 86_400);
       return;
+    case 'silence':
+      need('missed', rule.missed, 1, 100);
+      return;
+    case 'surge': {
+      need('threshold', rule.threshold, 1, 1_000_000);
+      need('window_s', rule.window_s, 1, YEAR_S);
+      if (rule.factor === undefined)
+        check.issue(`${at}.factor`, 'nothing', 'give a number from 1 to 1000, e.g. 3');
+      else real(check, `${at}.factor`, rule.factor, 1, 1, 1000);
+      const w = Number.isInteger(rule.window_s) && rule.window_s >= 1 ? rule.window_s : YEAR_S;
+      if (rule.baseline_s === undefined)
+        check.issue(`${at}.baseline_s`, 'nothing', 'give a whole number of seconds, e.g. 3600');
+      else baseline(check, `${at}.baseline_s`, rule.baseline_s, 1, w);
+      real(check, `${at}.distinct`, rule.distinct, 0, 0, 1);
+      return;
+    }
     default:
       check.issue(
         `${at}.kind`,
         shapeOf((rule as { kind?: unknown }).kind),
-        "use 'count', 'distinct', 'consecutive', 'sequence' or 'bucket'",
+        "use 'count', 'distinct', 'consecutive', 'sequence', 'bucket', 'surge' or 'silence'",
       );
   }
 }

@@ -24,7 +24,7 @@ const retained = () => {
   return process.memoryUsage().heapUsed;
 };
 let n = 0;
-const op = (rule: Rule, time: number, extra: Partial<StateOp> = {}): StateOp => ({
+const op = (rule: StateOp['rule'], time: number, extra: Partial<StateOp> = {}): StateOp => ({
   slot: 'test#0',
   rule,
   key: 'k',
@@ -86,6 +86,7 @@ test('the bound: a million distinct accounts and IPs keep at most maxKeys keys p
     builtIns: {
       distributed_brute_force: false,
       password_spraying: false,
+      credential_stuffing: false,
       success_after_brute_force: false,
       disallowed_algorithm: false,
       invalid_signature_burst: false,

@@ -1,4 +1,5 @@
 import {
+  afterVerdict,
   attachAdapter,
   clientIp,
   mountedRoute,
@@ -71,7 +72,12 @@ function create(options: ExpressAuthtrailOptions = {}): RequestHandler {
         request: req,
       });
     });
-    whenAdmitted(handle, next);
+    // Enforcement on the sign-in form: asked before the route's body parser and password check.
+    const guard = kind !== undefined ? handle.guard : undefined;
+    if (guard === undefined) return whenAdmitted(handle, next);
+    const ip = clientIp(req.app?.get('trust proxy'), req);
+    const attempt = { method: req.method, url: req.originalUrl, ip, body: req.body, stream: req };
+    whenAdmitted(handle, () => afterVerdict(guard(req, attempt), next, res));
   };
 }
 

@@ -1,6 +1,7 @@
 import {
   arrival,
   attachAdapter,
+  lockedAnswer,
   markRoute,
   observeRequest,
   plainClaims,
@@ -70,6 +71,17 @@ const plugin: FastifyPluginAsync<FastifyAuthtrailOptions> = async (app, options)
     decorated(request)[STATE_KEY] = arrival(reply, kind);
     whenAdmitted(auditor, done);
   });
+  // Enforcement on the sign-in form, when a sink guards it: Fastify has parsed the body by now.
+  const guard = auditor.guard;
+  if (guard !== undefined)
+    app.addHook('preHandler', (request, reply, done) => {
+      const { method, url, ip, body = null } = request;
+      const onForm = decorated(request)[STATE_KEY]?.kind !== undefined;
+      const seconds = onForm ? (guard(request, { method, url, ip, body }) as number) : 0;
+      if (seconds === 0) return done();
+      const answer = lockedAnswer(seconds);
+      void reply.code(answer.status).headers(answer.headers).send(answer.body);
+    });
   app.addHook('onError', (request, _reply, error, done) => {
     const state = decorated(request)[STATE_KEY];
     if (state !== null) state.error = error;

@@ -32,6 +32,12 @@ export interface TestAuditorOptions extends Omit<AuthtrailOptions, 'clock' | 'id
    * @default 'test'
    */
   adapter?: string;
+  /**
+   * Heartbeats (`audit.heartbeat.success`) come from a timer, so a test would capture one or not
+   * depending on how long it ran: off unless a test asks for them.
+   * @default false
+   */
+  heartbeat?: number | false;
 }
 
 /** A sink that keeps every event and every byte written: give it to auditors you did not create. */
@@ -129,6 +135,7 @@ export function createTestAuditor(options: TestAuditorOptions = {}): TestAuditor
   const auditor = createAuditor({
     service: 'test',
     keys: { fingerprint: TEST_FINGERPRINT_KEY },
+    heartbeat: false,
     ...rest,
     sinks: Array.isArray(sinks) ? [sink, ...teed] : sinks, // core reports a non-array
     // Anything else is handed to core as is, which reports it like every other broken option.

@@ -1,4 +1,5 @@
 import {
+  answerLocked,
   attachAdapter,
   clientIp,
   noteProviderErrors,
@@ -10,6 +11,7 @@ import {
   type AuditRecorder,
   type Claims,
   type ErrorEmitter,
+  type SignInAttempt,
 } from '@authtrail/core';
 import type { Context, Middleware } from 'koa';
 
@@ -83,6 +85,10 @@ export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
     // The provider is this Koa app (oidc-provider >= 8): listened to before next(), even its first
     // request's errors are seen. ctx.oidc.provider, below, serves where it is not.
     if (provider) noteProviderErrors(ctx.app);
+    // Enforcement on the sign-in form: asked before the body parser and the password check.
+    const guard = kind !== undefined ? auditor.guard : undefined;
+    const locked = guard && (await guard(ctx, signInAttempt(ctx, decorated)));
+    if (locked) return void ((ctx.respond = false), answerLocked(ctx.res, locked));
     try {
       await next();
     } catch (err) {
@@ -93,4 +99,11 @@ export function authtrail(options: KoaAuthtrailOptions = {}): Middleware {
       if (provider) noteProviderErrors(decorated.oidc?.provider);
     }
   };
+}
+
+/** A sign-in post as it arrives; a body authtrail reads goes where Koa's body parsers look first. */
+function signInAttempt(ctx: Context, decorated: DecoratedContext): SignInAttempt {
+  const { request } = decorated;
+  const [method, url, ip] = [ctx.method, ctx.originalUrl, clientIp(ctx.app.proxy, ctx)];
+  return { method, url, ip, body: request.body, stream: ctx.req, keep: (b) => (request.body = b) };
 }

@@ -64,6 +64,14 @@ export const EventTypes = {
    */
   BRUTEFORCE_SUCCESS_DETECTED: 'authn.bruteforce_success.detected',
   /**
+   * Enforcement (`detectors({ enforce })`): an account is locked for one IP after `brute_force`
+   * fired, its sign-ins from that IP refused with 429 until `lockout.until`. `user` and
+   * `source.ip` name them, `lockout.key` is the detection's key.
+   */
+  LOCKOUT_SUCCESS: 'authn.lockout.success',
+  /** A lockout ended (its time ran out): `lockout.key` names it, as its `authn.lockout.success` did. */
+  LOCKOUT_END_SUCCESS: 'authn.lockout_end.success',
+  /**
    * Bearer tokens signed with an algorithm the API does not allow (`none`, or outside its list):
    * detector `disallowed_algorithm`, keyed by the IP.
    */
@@ -71,6 +79,14 @@ export const EventTypes = {
   /** A burst of bearer tokens with an invalid signature: detector `invalid_signature_burst`, keyed by the IP. */
   INVALID_SIGNATURE_DETECTED: 'api.invalid_signature.detected',
   DELIVERY_FAILURE: 'audit.delivery.failure',
+  /**
+   * The detectors' shared state (Redis) failed or was slow: they count in this process until it
+   * answers again (`reason: store_unavailable` or `store_timeout`, `error.code`
+   * `ERR_AUTHTRAIL_STORE_UNAVAILABLE`), seeing only this instance. Once per outage.
+   */
+  DETECTION_STATE_FAILURE: 'audit.detection_state.failure',
+  /** The detectors' shared state answers again after an `audit.detection_state.failure`. */
+  DETECTION_STATE_SUCCESS: 'audit.detection_state.success',
   /** Closes a hash chain (`reason: 'close'`) or marks a file rotation (`reason: 'rotation'`). */
   CHECKPOINT: 'audit.checkpoint.success',
   /** The store dropped a day partition older than its retention; `retention` says what it held. */
@@ -78,8 +94,14 @@ export const EventTypes = {
   /** A retention run failed (`reason`, `error.code`); the partitions stay until the next run. */
   RETENTION_FAILURE: 'audit.retention.failure',
   /**
-   * Reserved for the detector `silent_pipeline` (an instance's heartbeats stopped), keyed by the
-   * instance: nothing records it yet.
+   * An auditor is alive and delivering: recorded every `heartbeat` seconds (default 60) by each
+   * auditor, and once more when it closes (`reason: 'close'`: no further one is due). `heartbeat`
+   * says when the next is due and what was recorded and dropped since the previous one.
+   */
+  HEARTBEAT: 'audit.heartbeat.success',
+  /**
+   * An instance's heartbeats stopped: detector `silent_pipeline`, keyed by the instance (its
+   * service and `observer.instance`); the evidence is its last heartbeat.
    */
   SILENCE_DETECTED: 'audit.silence.detected',
 } as const;
@@ -113,6 +135,8 @@ export const Reasons = {
   // provider side
   USER_DENIED: 'user_denied',
   INVALID_CREDENTIALS: 'invalid_credentials',
+  // a sign-in refused unchecked (429): the account is locked for that IP (`detectors({ enforce })`)
+  ACCOUNT_LOCKED: 'account_locked',
   TOKEN_REUSED: 'token_reused',
   // provider side: the token, revocation and introspection endpoints, named after the OAuth error
   // they answered (RFC 6749 section 5.2, RFC 7009, RFC 8707)
@@ -145,8 +169,10 @@ export const Reasons = {
   EVENTS_DROPPED: 'events_dropped',
   // delivery: spilled records could not be read back and were quarantined (see `delivery.quarantined`)
   SPILL_UNREADABLE: 'spill_unreadable',
-  // the store: a retention run could not reach it
+  // the store: a retention run could not reach it, or the detectors' shared state failed
   STORE_UNAVAILABLE: 'store_unavailable',
+  // the detectors' shared state answered later than its time limit (`audit.detection_state.failure`)
+  STORE_TIMEOUT: 'store_timeout',
   UNKNOWN: 'unknown',
 } as const;
 

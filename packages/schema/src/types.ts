@@ -65,6 +65,12 @@ export interface AuditEvent {
    */
   detection?: DetectionInfo;
   /**
+   * `authn.lockout.success` and `authn.lockout_end.success` only: the lock (its key: the
+   * `brute_force` detection's key, a keyed hash of the account and the IP), when it ends, and its
+   * length in seconds.
+   */
+  lockout?: LockoutInfo;
+  /**
    * `audit.delivery.failure` only: the sink that lost events and how many (`reason:
    * events_dropped`), or, with `reason: spill_unreadable`, how many spilled records could not be
    * read back and the quarantine file they were moved to (`dropped` is then 0).
@@ -72,10 +78,22 @@ export interface AuditEvent {
   delivery?: { sink: string; dropped: number; quarantined?: number; quarantine_file?: string };
   /** `audit.retention.*` only: the store's retention policy and, on success, what it dropped. */
   retention?: RetentionInfo;
+  /** `audit.heartbeat.success` only: when the next heartbeat is due, and what came since the last. */
+  heartbeat?: HeartbeatInfo;
   /** Position in the auditor's hash chain (from 1), when `keys.chain` is set. */
   seq?: number;
   /** Hash chain link: chain id, previous event's hash (empty for the first), this event's hash. */
   chain?: ChainLink;
+}
+
+/** The `lockout` field of a lockout's events. */
+export interface LockoutInfo {
+  /** The lock: a keyed hash, the key of the `brute_force` detection that set it. */
+  key: string;
+  /** When it ends (ISO-8601). */
+  until: string;
+  /** Its length in seconds. */
+  lockout_s: number;
 }
 
 /** How urgent a detection is, as alert tools grade it: `low`, `medium`, `high`, `critical`. */
@@ -125,6 +143,19 @@ export interface RetentionInfo {
   chains?: { id: string; seq: number; hash: string }[];
   part?: number;
   parts?: number;
+}
+
+/**
+ * The `heartbeat` field: the auditor's `heartbeat` interval (the next one is due that many seconds
+ * later, unless `reason` is `close`), this heartbeat's number in the auditor's run (from 1: a gap
+ * is a lost heartbeat), and the events recorded and lost (dropped by a sink's queue or after its
+ * retries) since the previous heartbeat, this one excluded.
+ */
+export interface HeartbeatInfo {
+  interval_s: number;
+  n: number;
+  events: number;
+  dropped: number;
 }
 
 /** The `chain` field of an event written with `keys.chain`. */
@@ -181,7 +212,7 @@ export interface TokenInfo {
 
 /** The fields of an event the auditor sets itself, never taken from a manual event. */
 export type ManualEventOwnFields =
-  'schema' | 'id' | 'time' | 'outcome' | 'seq' | 'chain' | 'delivery';
+  'schema' | 'id' | 'time' | 'outcome' | 'seq' | 'chain' | 'delivery' | 'heartbeat';
 
 /**
  * A manual event: `type` is required. What the auditor sets itself is not part of it: `schema`,

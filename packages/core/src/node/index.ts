@@ -10,6 +10,7 @@ export {
   type RequestState,
 } from './adapter.js';
 export { clientIp, type HasClientIp } from './client-ip.js';
+export { afterVerdict, answerLocked, lockedAnswer, type LockedAnswer } from './sign-in-guard.js';
 export { mountedRoute } from './route.js';
 export { auditRefresh, type RefreshStart } from './refresh.js';
 export {

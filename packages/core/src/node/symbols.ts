@@ -21,3 +21,8 @@ export const TRANSACTION_KEY: unique symbol = Symbol.for('authtrail.transaction'
 export const STATE_KEY: unique symbol = Symbol.for('authtrail.state');
 /** `globalThis` key: the one shutdown registry of the process (delivery/shutdown.ts). */
 export const SHUTDOWN_KEY: unique symbol = Symbol.for('authtrail.shutdown');
+/**
+ * Request key: the sign-in guard refused this request (the seconds of the lock): its
+ * `authn.login.failure` says `account_locked`, not `invalid_credentials`.
+ */
+export const LOCKED_KEY: unique symbol = Symbol.for('authtrail.locked');

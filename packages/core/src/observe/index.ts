@@ -1,3 +1,4 @@
+import type { AuditEvent } from '@authtrail/schema';
 import { routeKind } from '../classify.js';
 import { observers } from '../event.js';
 import type { ResolvedOptions } from '../options.js';
@@ -9,10 +10,8 @@ import { createOpEvents } from './op.js';
 import { createRpEvents } from './rp.js';
 import { createRsEvents } from './rs.js';
 import { createSignInEvents } from './sign-in.js';
-import { processTokenMemory, type TokenMemory } from './token-memory.js';
 
 export type { Emit } from './common.js';
-export type { TokenMemory } from './token-memory.js';
 
 /**
  * Builds the audit events of one finished request and hands each to `emit`: none when the request
@@ -20,7 +19,14 @@ export type { TokenMemory } from './token-memory.js';
  * An event waiting for authtrail's own verification of a token it has not seen yet is emitted when
  * that settles (the response never waits); `later` is told of it at once, so that a flush can wait.
  */
-export type EventBuilder = (facts: RequestFacts, emit: Emit) => void;
+export interface EventBuilder {
+  (facts: RequestFacts, emit: Emit): void;
+  /**
+   * With `signIn`: the account a sign-in form's body names, as its failure event would (`user`).
+   * For the sign-in guard, before the app checks the password.
+   */
+  readonly attempter?: (body: unknown) => AuditEvent['user'] | undefined;
+}
 
 /**
  * The event builder of an auditor: the sign-in form's events, then the provider's (auditing an
@@ -30,21 +36,17 @@ export type EventBuilder = (facts: RequestFacts, emit: Emit) => void;
 export function createEventBuilder(
   o: ResolvedOptions,
   later: (pending: Promise<void>) => void,
-  /** The provider's memory of retired refresh tokens: per process unless one is shared. */
-  tokenMemory: TokenMemory = processTokenMemory(),
 ): EventBuilder {
   const observer = observers(o);
   const hash = (value: string) => keyedHash(o.fingerprintKey, value);
   const signIn = o.signIn
     ? createSignInEvents(o, o.signIn, o.provider ? observer.op : observer.rp)
     : undefined;
-  const op = o.provider
-    ? createOpEvents(o, observer.op, hash, tokenMemory, later, signIn?.finished)
-    : undefined;
+  const op = o.provider ? createOpEvents(o, observer.op, hash, signIn?.finished) : undefined;
   const rp = createRpEvents(o, observer.rp, hash);
   const rs = createRsEvents(o, observer.rs, hash, later);
 
-  return function buildEvents(f: RequestFacts, emit: Emit): void {
+  function buildEvents(f: RequestFacts, emit: Emit): void {
     if (signIn !== undefined && signIn.event(f, emit)) return;
     if (op !== undefined) return op(f, emit);
     const kind = routeKind(o.routes, f.url);
@@ -61,5 +63,6 @@ export function createEventBuilder(
       if (rp.refusedPage(f)) return emit(rp.sessionFailure(f));
     }
     rs(f, token, emit);
-  };
+  }
+  return signIn ? Object.assign(buildEvents, { attempter: signIn.attempter }) : buildEvents;
 }

@@ -18,7 +18,6 @@ import {
   requestEvent,
   type Emit,
 } from './common.js';
-import type { TokenMemory } from './token-memory.js';
 
 /** What core reads of oidc-provider's `ctx.oidc`. Everything is optional: it is read defensively. */
 interface OidcContext {
@@ -41,25 +40,19 @@ interface TokenEntity {
 /**
  * Audit events of one request to node-oidc-provider, from `ctx.oidc` and the response: the
  * authorization endpoint and its interactions (login, consent), the token endpoint per grant type,
- * refresh-token reuse, revocation, introspection, userinfo and end_session. One request may give
- * several events (a resume can complete a login, a consent and the authorization at once).
+ * revocation, introspection, userinfo and end_session. One request may give several events (a
+ * resume can complete a login, a consent and the authorization at once). Refresh-token reuse is
+ * not decided here: a refresh names the token it rotated (`oauth.presented`) and a failure says
+ * when the provider still held the token, consumed (`reason: token_reused`); the detectors'
+ * `refresh_token_reuse` makes the decision, with a state that instances can share.
  */
 export function createOpEvents(
   o: ResolvedOptions,
   observer: AuditEvent['observer'],
   hash: (value: string) => string,
-  /** Refresh tokens this provider rotated or revoked (fingerprints): presenting one again is reuse. */
-  memory: TokenMemory,
-  /** Told of an event that waits for the memory's answer (a shared memory may answer later). */
-  later: (pending: Promise<void>) => void,
   /** Told which account an interaction signed in (the sign-in form's failures name it then). */
   signedIn?: (uid: unknown, accountId: unknown) => void,
 ) {
-  const retire = (fingerprint: string) => {
-    const stored = memory.retire(fingerprint);
-    if (stored !== undefined) later(stored);
-  };
-
   const str = (value: unknown, bound = 256) => clean(value, bound);
   const client = (id: unknown): AuditEvent['client'] => {
     const c = str(id);
@@ -213,7 +206,11 @@ export function createOpEvents(
         const codeNonce = typeof grant?.nonce === 'string' ? grant.nonce : undefined;
         sid ??= grant?.sid ?? issued?.sid;
         if (ok) {
-          if (presented !== undefined && entities.RotatedRefreshToken) retire(presented);
+          // The refresh token this refresh consumed (rotation): presenting it again is reuse.
+          const rotated =
+            presented !== undefined && entities.RotatedRefreshToken
+              ? { type: 'refresh_token', fingerprint: presented, verified: true }
+              : undefined;
           add(refresh ? T.TOKEN_REFRESH_SUCCESS : T.TOKEN_ISSUE_SUCCESS, (e) => {
             e.user = user(account);
             e.flow = codeNonce === undefined ? undefined : { id: hash(codeNonce) };
@@ -228,45 +225,30 @@ export function createOpEvents(
                     ? undefined
                     : new Date(f.startTime + expiresIn * 1000).toISOString(),
               }),
+              presented: rotated,
             };
           });
           break;
         }
         const rt = entities.RefreshToken as { consumed?: unknown } | undefined;
-        // The refresh token presented: the provider found it (reuse) or not (failure).
-        const presentedOauth = (verified: boolean) => ({
-          grant_type: grantType,
-          token:
-            presented === undefined
-              ? undefined
-              : { type: 'refresh_token', fingerprint: presented, verified },
+        // The provider still held the token presented, consumed by an earlier rotation: it says
+        // so (`token_reused`); the detectors make it `oauth.token_reuse.detected`.
+        const reused = refresh && Boolean(rt?.consumed);
+        add(refresh ? T.TOKEN_REFRESH_FAILURE : T.TOKEN_ISSUE_FAILURE, (e) => {
+          e.reason = reused ? R.TOKEN_REUSED : endpointReason();
+          e.user = user(account);
+          e.oauth = {
+            grant_type: grantType,
+            token:
+              presented === undefined
+                ? undefined
+                : { type: 'refresh_token', fingerprint: presented, verified: reused },
+          };
         });
-        const failed = (reused: boolean) => {
-          if (reused) {
-            add(T.TOKEN_REUSE_DETECTED, (e) => {
-              e.reason = R.TOKEN_REUSED;
-              e.user = user(account);
-              e.oauth = presentedOauth(true);
-            });
-          }
-          add(refresh ? T.TOKEN_REFRESH_FAILURE : T.TOKEN_ISSUE_FAILURE, (e) => {
-            e.reason = endpointReason();
-            e.user = user(account);
-            e.oauth = presentedOauth(false);
-          });
-        };
-        // The provider still holds a consumed token; one it forgot may be in the memory.
-        const retired =
-          refresh && !rt?.consumed && presented !== undefined
-            ? memory.isRetired(presented)
-            : refresh && Boolean(rt?.consumed);
-        if (typeof retired === 'boolean') failed(retired);
-        else later(retired.then(failed));
         break;
       }
       case 'revocation': {
         const fingerprint = typeof params.token === 'string' ? hash(params.token) : undefined;
-        if (ok && fingerprint !== undefined) retire(fingerprint);
         // The token revoked, when the provider found it: whose it was.
         const revoked = (entities.RefreshToken ??
           entities.AccessToken ??

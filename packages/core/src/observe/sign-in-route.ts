@@ -115,6 +115,17 @@ export function onSignInRoute(signIn: ResolvedSignIn | undefined, url: string): 
   return false;
 }
 
+/** Whether a request is a post of the sign-in form: one of its routes, method included. */
+export function isSignInPost(signIn: ResolvedSignIn, method: string, url: string): boolean {
+  const routes = signIn.routes;
+  for (let i = 0; i < routes.length; i++) {
+    const route = routes[i]!;
+    if (route.method === method && startsWith(url, route.prefix) && route.path.test(url))
+      return true;
+  }
+  return false;
+}
+
 /**
  * `url` starts with `prefix` (lower case), ignoring ASCII case: most URLs differ at their second
  * character, so the route's regular expression runs only for URLs under the form's prefix.

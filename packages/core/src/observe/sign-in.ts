@@ -2,6 +2,7 @@ import { EventTypes as T, Reasons as R, type AuditEvent } from '@authtrail/schem
 import { BoundedCache } from '../internal/bounded-cache.js';
 import { auditUser } from '../internal/user.js';
 import type { ResolvedOptions } from '../options.js';
+import { LOCKED_KEY } from '../node/symbols.js';
 import { clean, keyedHash } from '../redact.js';
 import type { RequestFacts } from '../types.js';
 import { requestEvent, type Emit } from './common.js';
@@ -27,6 +28,13 @@ export function createSignInEvents(
   const finishing = new BoundedCache<string, string>(10_000);
   // Account name (hashed) -> the account id the provider signed in with it.
   const known = new BoundedCache<string, string>(10_000);
+  /** An attempted name (and its hash) as an event names it: its account's id once known, else its pseudonym. */
+  const userOf = (attempted: string, key: string): AuditEvent['user'] => {
+    const account = known.get(key);
+    return account !== undefined
+      ? auditUser(o, { sub: account }, undefined)
+      : { hash: pseudonym(attempted) };
+  };
 
   return {
     /**
@@ -58,12 +66,25 @@ export function createSignInEvents(
         return true;
       }
       const e = requestEvent(o, observer, T.LOGIN_FAILURE, f);
-      e.reason = f.status >= 500 ? R.SERVER_ERROR : R.INVALID_CREDENTIALS;
-      const account = key === undefined ? undefined : known.get(key);
-      if (account !== undefined) e.user = auditUser(o, { sub: account }, undefined);
-      else if (attempted !== undefined) e.user = { hash: pseudonym(attempted) };
+      // Refused by the sign-in guard (enforcement): the password was never checked.
+      const locked = (f.request as { [LOCKED_KEY]?: number } | undefined)?.[LOCKED_KEY];
+      e.reason =
+        locked !== undefined
+          ? R.ACCOUNT_LOCKED
+          : f.status >= 500
+            ? R.SERVER_ERROR
+            : R.INVALID_CREDENTIALS;
+      if (attempted !== undefined) e.user = userOf(attempted, key!);
       emit(e);
       return true;
+    },
+    /**
+     * The account a sign-in form's body names, as the failure of that attempt would name it (its
+     * `user`): what the sign-in guard is asked about before the app checks the password.
+     */
+    attempter(body: unknown): AuditEvent['user'] | undefined {
+      const attempted = accountOf(body, signIn.fields, o.limits.maxStringLength);
+      return attempted === undefined ? undefined : userOf(attempted, hash(attempted));
     },
     /** The provider resumed interaction `uid` with `accountId` signed in (the provider's events tell). */
     finished(uid: unknown, accountId: unknown): void {

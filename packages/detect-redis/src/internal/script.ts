@@ -65,6 +65,98 @@ local function episode(e, count, threshold)
   return { f = true, c = count, i = e.firstId, t = e.firstTime }
 end
 
+-- surge: a = threshold, b = window (s), op[9] = factor, op[10] = baseline (s), op[11] = the
+-- distinct share (0: none). A port of detect's internal/surge.ts. Its key holds up to 1,010
+-- buckets, so it is read once per batch and written once at its end (see the loop below).
+local surges, surgeTtls = {}, {}
+local function surge(k, op)
+  local threshold, window, time, id = op[2], op[3], op[4], op[5]
+  local factor, baseline, share = op[9], op[10], op[11]
+  local e = surges[k]
+  if e then
+    e.now = math.max(e.now, time)
+  else
+    e = entry(k, op, true)
+    surges[k] = e
+  end
+  if not e.idx then e.idx, e.counts, e.ids, e.firsts = {}, {}, {}, {} end
+  local width = window * 100
+  local span = math.ceil(baseline * 10 / window)
+  local start = math.floor(e.now / width) - 10 + 1
+  local oldest = start - span
+  surgeTtls[k] = (span + 10) * width
+  local n = 0
+  while n < #e.idx and e.idx[n + 1] < oldest do n = n + 1 end
+  if n > 0 then
+    local idx, counts, ids, firsts = {}, {}, {}, {}
+    for i = n + 1, #e.idx do
+      idx[#idx + 1] = e.idx[i]
+      counts[#counts + 1] = e.counts[i]
+      ids[#ids + 1] = e.ids[i]
+      firsts[#firsts + 1] = e.firsts[i]
+    end
+    e.idx, e.counts, e.ids, e.firsts = idx, counts, ids, firsts
+  end
+  if #e.idx == 0 then
+    e.values = {}
+    e.firing = false
+  end
+  local at = math.floor(time / width)
+  if at >= oldest then
+    local j = #e.idx
+    while j >= 1 and e.idx[j] > at do j = j - 1 end
+    if j >= 1 and e.idx[j] == at then
+      e.counts[j] = e.counts[j] + 1
+      if at >= start and time < e.firsts[j] then
+        e.ids[j] = id
+        e.firsts[j] = time
+      end
+    else
+      local inside = at >= start
+      table.insert(e.idx, j + 1, at)
+      table.insert(e.counts, j + 1, 1)
+      table.insert(e.ids, j + 1, inside and id or '')
+      table.insert(e.firsts, j + 1, inside and time or 0)
+    end
+  end
+  if share > 0 then
+    e.values[#e.values + 1] = op[6]
+    if #e.values > math.min(threshold, 100) then table.remove(e.values, 1) end
+  end
+  local count, base, first, firstTime = 0, 0, '', 0
+  for i = 1, #e.idx do
+    if e.idx[i] >= start then
+      count = count + e.counts[i]
+      if first == '' then
+        first = e.ids[i]
+        firstTime = e.firsts[i]
+      end
+    else
+      base = base + e.counts[i]
+      e.ids[i] = ''
+      e.firsts[i] = 0
+    end
+  end
+  if e.firing and e.now - e.mark >= window * 1000 then e.firing = false end
+  local need = math.max(threshold, math.ceil(factor * base * 10 / span))
+  local holds = count >= need
+  if holds and share > 0 then
+    local seen, distinct = {}, 0
+    for i = 1, #e.values do
+      if not seen[e.values[i]] then
+        seen[e.values[i]] = true
+        distinct = distinct + 1
+      end
+    end
+    holds = distinct >= share * #e.values
+  end
+  if not holds then return { f = false, c = count } end
+  e.mark = e.now
+  if e.firing then return { f = false, c = count } end
+  e.firing = true
+  return { f = true, c = count, i = first, t = firstTime, h = need }
+end
+
 local function apply(k, op, cause)
   local kind, a, b, time = op[1], op[2], op[3], op[4]
   if kind == 1 then
@@ -100,11 +192,20 @@ local function apply(k, op, cause)
     local r = episode(e, #e.values, a)
     save(k, e, b * 1000)
     return r
+  elseif kind == 5 then
+    return surge(k, op)
   elseif kind == 3 then
-    -- sequence: a = within (s); flag 2 = step a.
+    -- sequence: a = within (s), b = 1 to repeat; flag 2 = step a.
     if op[7] == 2 then
+      local waiting = b == 1 and entry(k, op, false) or nil
+      if waiting and time - waiting.mark <= a * 1000 then
+        waiting.mark = math.max(waiting.mark, time)
+        save(k, waiting, a * 1000 + 1)
+        return { f = false, c = waiting.level }
+      end
       local e = entry(k, op, true)
       e.mark = time
+      e.level = 1
       e.firstId = (cause and cause.i) or op[5]
       e.firstTime = (cause and cause.t) or time
       -- Past within_s the step can no longer be followed: one ms more, as gap == within fires.
@@ -113,10 +214,14 @@ local function apply(k, op, cause)
     end
     local e = entry(k, op, false)
     if not e then return NOT_FIRED end
-    redis.call('DEL', k)
     local gap = time - e.mark
+    if b ~= 1 or gap > a * 1000 then redis.call('DEL', k) end
     if gap < 0 or gap > a * 1000 then return NOT_FIRED end
-    return { f = true, c = 2, i = e.firstId, t = e.firstTime }
+    if b ~= 1 then return { f = true, c = 2, i = e.firstId, t = e.firstTime } end
+    e.level = e.level + 1
+    -- Repeat: kept for what is left of within_s after its latest step a.
+    save(k, e, a * 1000 - gap + 1)
+    return { f = true, c = e.level, i = e.firstId, t = e.firstTime }
   else
     -- bucket: a = capacity, b = leak (s).
     local e = entry(k, op, true)
@@ -154,5 +259,7 @@ for n = 1, #ops do
     results[n] = apply(KEYS[n], op, cause)
   end
 end
+-- Each surge key once, as it stands after the batch: kept until its window and baseline have passed.
+for k, e in pairs(surges) do save(k, e, surgeTtls[k]) end
 return cjson.encode(results)
 `;

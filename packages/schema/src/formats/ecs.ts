@@ -44,6 +44,9 @@ const BY_ACTION: Readonly<Record<string, Categorization>> = {
   'authn.login_start': { category: ['authentication'], type: ['info'] },
   'authn.login': { category: ['authentication', 'session'], type: ['start'] },
   'authn.logout': { category: ['authentication', 'session'], type: ['end'] },
+  // A lockout changes what a user may do (sign in from an IP): an IAM change of that user.
+  'authn.lockout': { category: ['iam'], type: ['user', 'change'] },
+  'authn.lockout_end': { category: ['iam'], type: ['user', 'change'] },
   'oauth.authorize': { category: ['authentication'], type: ['info'] },
   'oauth.consent_grant': { category: ['iam'], type: ['creation'] },
   'oauth.consent_revoke': { category: ['iam'], type: ['deletion'] },
@@ -180,6 +183,8 @@ export function toEcs(event: AuditEvent): EcsDocument {
       chain: event.chain,
       delivery: event.delivery,
       retention: event.retention,
+      heartbeat: event.heartbeat,
+      lockout: event.lockout,
       // All of it, the severity word and the evidence ids included: ECS has a field for neither.
       detection,
       oauth: {

@@ -77,6 +77,7 @@ function severityOf(event: AuditEvent, category: string): keyof typeof SEVERITY 
  * JSON with no `undefined` values. Valid against the official 1.3.0 schema (the tests check every
  * taxonomy entry against its dictionary, classes, objects and profiles).
  *
+ * - `authn.lockout.*` and `authn.lockout_end.*`: 3001 Account Change (Lock 9; the end 99 Other).
  * - `authn.*` and `oauth.*`: 3002 Authentication (Logon 1, Logoff 2, other actions 99 Other with
  *   `activity_name` such as "Token Issue").
  * - `api.*` with a request: 6001 Web Resources Activity with the Security Control profile, the
@@ -124,6 +125,8 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
     chain: event.chain,
     delivery: event.delivery,
     retention: event.retention,
+    heartbeat: event.heartbeat,
+    lockout: event.lockout,
     oauth: {
       client_id: event.client?.id,
       issuer: oauth?.issuer,
@@ -193,6 +196,24 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
         http_request: httpRequest,
         http_response: httpResponse,
       },
+    };
+  } else if (category === 'authn' && (action === 'lockout' || action === 'lockout_end')) {
+    // Enforcement locked an account (for one IP) or the lock ended: Account Change, Lock (9).
+    // OCSF 1.3.0 has no Unlock activity: the end is 99 Other, named "Lockout End".
+    cls = {
+      category_uid: 3,
+      category_name: 'Identity & Access Management',
+      class_uid: 3001,
+      class_name: 'Account Change',
+    };
+    activityId = action === 'lockout' ? 9 : 99;
+    activityName = action === 'lockout' ? 'Lock' : titleCase(action);
+    specific = {
+      // `user` is required by the class; a lock's end names only its key (in `unmapped.lockout`).
+      user: user ?? { name: 'unknown', type_id: 0, type: 'Unknown' },
+      src_endpoint: srcEndpoint,
+      http_request: httpRequest,
+      unmapped: { ...unmapped, http_response: httpResponse },
     };
   } else if (category === 'authn' || category === 'oauth') {
     cls = {
