@@ -177,6 +177,32 @@ export default tseslint.config(
   importRules('store-postgres', ['@authtrail/store'], ENGINE_ON_STORE),
   importRules('store-embedded', ['@authtrail/store', '@authtrail/store-postgres'], ENGINE_ON_STORE),
   {
+    // The console is an app of core's (its auditor records every access) reading a store through
+    // the engine-neutral interface: core's entries, the schema, the store; no engine, no adapter.
+    files: ['packages/console/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            INTERNALS,
+            CORE_ENTRIES,
+            {
+              group: [
+                '@authtrail/*',
+                '!@authtrail/core',
+                '!@authtrail/schema',
+                '!@authtrail/store',
+              ],
+              message:
+                'The console builds on @authtrail/core, @authtrail/schema and @authtrail/store (the Store interface), no engine or adapter.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The CLI reaches every package, lazily: a static import of the store would load pg for
     // `authtrail verify`. Types are free; values come through `import()` in src/store.ts.
     files: ['packages/cli/src/**/*.ts'],

@@ -195,6 +195,20 @@ test('the embedded engine imports the store, the PostgreSQL engine it adapts, th
   expect(messages[0]).toContain('A store engine builds on @authtrail/store');
 });
 
+test("the console imports core's entries, the schema and the store's interface; no engine, no adapter, no internals", () => {
+  const probe = `${STORE_PROBE}\nimport { postgresStore } from '@authtrail/store-postgres';\nexport const more = [postgresStore];`;
+  const messages = reports('packages/console/src/probe.ts', probe);
+  expect(flagged(messages)).toEqual([
+    '5 @authtrail/express',
+    '6 @authtrail/core/options',
+    '8 @authtrail/store/src/schema.js',
+    '11 @authtrail/store-postgres',
+  ]);
+  expect(messages[0]).toContain(
+    'The console builds on @authtrail/core, @authtrail/schema and @authtrail/store',
+  );
+});
+
 test("the detectors import the schema and core's sink entry only: not the app API, no store, no adapter", () => {
   const messages = reports('packages/detect/src/probe.ts', STORE_PROBE);
   expect(flagged(messages)).toEqual([

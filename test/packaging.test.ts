@@ -23,6 +23,7 @@ import { buildSync } from 'esbuild';
 const root = join(__dirname, '..');
 const NAMES = [
   'cli',
+  'console',
   'core',
   'detect',
   'detect-redis',
@@ -368,6 +369,7 @@ test.each(NAMES)(
 );
 
 test.each([
+  'console',
   'core',
   'detect',
   'detect-redis',

@@ -14,7 +14,8 @@ const USAGE = `Usage: authtrail verify <files...> [--key-file <path> | --key <se
        authtrail ingest [--follow] <file> [--state <path>] [--batch 1000] [--store <url>]
        authtrail tail [-f] ['<query>'] [--file <path>] [-n 10] [--format table|ndjson|csv]
                       [--store <url>]
-       authtrail <command> --help     (import, ingest, tail: their options in full)
+       authtrail console [--port 0] [--store <url>] [--schema <name>]
+       authtrail <command> --help     (import, ingest, tail, console: their options in full)
 
   Checks the hash chain of audit logs written with keys.chain and reports OK, or the first
   modified, deleted, inserted, reordered, truncated or replayed event (or run) with its file and
@@ -52,7 +53,8 @@ const USAGE = `Usage: authtrail verify <files...> [--key-file <path> | --key <se
   import stores the events of log files (JSON lines, rotated, gzip) once each, verifying their
   hash chain with the verify options; ingest follows a live log into the store across rotations
   and restarts; tail prints the last events matching a query, from a --file or the store, and
-  with -f each new one.
+  with -f each new one. console serves the console's API on 127.0.0.1 over the store and prints
+  a one-time sign-in link (docs/console.md); every call is recorded into the store.
 
   --store <url>      the store: postgres://user@host:5432/database (default AUTHTRAIL_STORE)
   --schema <name>    the PostgreSQL schema of the store (default authtrail)
@@ -65,6 +67,21 @@ Exit status: 0 verified (or set up, or answered), 1 a problem was found (verify)
 error, unreadable file or malformed query.`;
 
 const COMMAND_HELP: Readonly<Record<string, string>> = {
+  console: `Usage: authtrail console [--port 0] [--store <url>] [--schema <name>]
+
+  Serves the console's API on 127.0.0.1 over the store and prints a sign-in link with a one-time
+  admin token on standard output: the first visit opens an admin session and spends it (restart
+  for a new link). Every call of the console is recorded into the same store (audit.access.*),
+  with the keys of AUTHTRAIL_FINGERPRINT_KEY and AUTHTRAIL_CHAIN_KEY when set. An embedded store
+  is held by one process: stop the app writing it first, or mount consoleHandler in that app.
+  Stop with Ctrl-C (SIGINT) or SIGTERM. See docs/console.md.
+
+  --port <n>         the port, 0 for any free one (default 0)
+  --store <url>      postgres://user@host:5432/database or a directory (default AUTHTRAIL_STORE,
+                     else ./.authtrail)
+  --schema <name>    the PostgreSQL schema of the store (default authtrail)
+
+Exit status: 0 stopped by a signal, 1 the store failed or the port is taken, 2 usage error.`,
   import: `Usage: authtrail import <files...> [--key-file <path> | --key <secret>] [--seed-file <path>]
                         [--allow-open] [--anchors <path>] [--batch 2000] [--json]
                         [--store <url>] [--schema <name>]
@@ -146,6 +163,7 @@ const COMMANDS: Readonly<
   import: async () => (await import('./commands/import.js')).importFiles,
   ingest: async () => (await import('./commands/ingest.js')).ingest,
   tail: async () => (await import('./commands/tail.js')).tail,
+  console: async () => (await import('./commands/console.js')).consoleCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -2,6 +2,7 @@
 // embedded store's directory; `./.authtrail` by default), the engine's package is loaded only here,
 // on demand, so `authtrail verify` never loads pg nor PGlite.
 import { existsSync } from 'node:fs';
+import type * as ConsolePackage from '@authtrail/console';
 import type * as StorePackage from '@authtrail/store';
 import type { Store } from '@authtrail/store';
 import { CommandError, UsageError, printable } from './terminal.js';
@@ -44,6 +45,11 @@ async function load<T>(name: string, importer: () => Promise<T>): Promise<T> {
 /** `@authtrail/store`: the query language and the Store interface's helpers. */
 export function loadStore(): Promise<typeof StorePackage> {
   return load('@authtrail/store', () => import('@authtrail/store'));
+}
+
+/** `@authtrail/console`: the console's server (`authtrail console`). */
+export function loadConsole(): Promise<typeof ConsolePackage> {
+  return load('@authtrail/console', () => import('@authtrail/console'));
 }
 
 /** How a command opens the store. */

@@ -58,7 +58,7 @@ export type { SignInOptions } from './observe/sign-in-route.js';
 export type { RequestView } from './observe/common.js';
 export type { RouteKind, RouteOptions } from './classify.js';
 export type { PolicyRule } from './policy.js';
-export { redactPath } from './redact.js';
+export { looksSecret, redactPath } from './redact.js';
 export type { VerifyOptions } from './token/verify-options.js';
 export { sinkErrorChannel } from './delivery/queue.js';
 export { stdoutSink, type StreamSinkOptions } from './sinks/stdout.js';

@@ -29,6 +29,8 @@ const MANUAL_FIELDS = [
   'retention',
   // A lockout's own (`authn.lockout.success`, `authn.lockout_end.success`), recorded through a sink host.
   'lockout',
+  // A read of the trail (`audit.access.*`): the console's view, query, range and result count.
+  'access',
 ] as const;
 
 /**

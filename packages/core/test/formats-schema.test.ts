@@ -108,6 +108,29 @@ renderings.push(
     }),
   ],
   [
+    'audit.access.success, a console search',
+    event('audit.access.success', {
+      user: { id: 'admin', roles: ['admin'] },
+      access: {
+        view: 'search',
+        query: 'outcome:failure token:[redacted]',
+        from: '2025-01-01T00:00:00.000Z',
+        to: '2025-01-02T00:00:00.000Z',
+        results: 50,
+      },
+      http: { ...http('GET'), route: undefined, path: '/audit/api/search' },
+      source: { ip: '127.0.0.1', user_agent: 'Mozilla/5.0' },
+    }),
+  ],
+  [
+    'audit.access.failure, a console call without a session',
+    event('audit.access.failure', {
+      reason: 'session_missing',
+      access: { view: 'overview' },
+      http: { ...http('GET', 401), route: undefined, path: '/audit/api/overview' },
+    }),
+  ],
+  [
     'audit.heartbeat.success, every interval',
     event('audit.heartbeat.success', {
       seq: 40,

@@ -41,6 +41,7 @@ export {
 } from './formats/index.js';
 export type {
   AuditEvent,
+  AccessInfo,
   ChainLink,
   ChainRun,
   DetectionInfo,

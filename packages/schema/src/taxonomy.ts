@@ -104,6 +104,18 @@ export const EventTypes = {
    * service and `observer.instance`); the evidence is its last heartbeat.
    */
   SILENCE_DETECTED: 'audit.silence.detected',
+  /**
+   * Somebody read the audit trail through the console (PCI DSS 10.2.1.3: access to audit logs is
+   * logged): `user` is who, `access` the view, the query (values that look like credentials
+   * redacted), the range and how many results, `http` the call.
+   */
+  ACCESS_SUCCESS: 'audit.access.success',
+  /**
+   * A console call refused or failed: `reason` `session_missing` (401), `forbidden` (403: a role
+   * short, or a cross-site or token-less change), `invalid_request` (400: a malformed query),
+   * `token_invalid` (a wrong or spent sign-in token), `server_error` or `store_unavailable`.
+   */
+  ACCESS_FAILURE: 'audit.access.failure',
 } as const;
 
 export type EventType = (typeof EventTypes)[keyof typeof EventTypes];

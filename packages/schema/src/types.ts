@@ -80,10 +80,28 @@ export interface AuditEvent {
   retention?: RetentionInfo;
   /** `audit.heartbeat.success` only: when the next heartbeat is due, and what came since the last. */
   heartbeat?: HeartbeatInfo;
+  /** `audit.access.*` only: what a reader of the trail (the console) asked for, and got. */
+  access?: AccessInfo;
   /** Position in the auditor's hash chain (from 1), when `keys.chain` is set. */
   seq?: number;
   /** Hash chain link: chain id, previous event's hash (empty for the first), this event's hash. */
   chain?: ChainLink;
+}
+
+/**
+ * The `access` field of `audit.access.*`: which view of the console was asked (`search`,
+ * `overview`, `event`, `trail`, `tail`, `export`, `fields`, `me`, `login`, `logout`), the query
+ * text with every value that looks like a credential replaced by `[redacted]`, the id asked for,
+ * the time range, and how many events the answer held.
+ */
+export interface AccessInfo {
+  view: string;
+  query?: string;
+  /** The event, flow, token fingerprint or session id asked for (`event`, `trail`). */
+  target?: string;
+  from?: string;
+  to?: string;
+  results?: number;
 }
 
 /** The `lockout` field of a lockout's events. */

@@ -75,6 +75,13 @@ function categorize(type: string): Categorization | undefined {
   }
   if (category === 'authn' || category === 'oauth')
     return { category: ['authentication'], type: ['info'] };
+  // A read of the audit trail through the console's API (PCI DSS 10.2.1.3): web access, allowed
+  // or denied, as an API call is.
+  if (category === 'audit' && action === 'access')
+    return {
+      category: ['web', 'api'],
+      type: ['access', outcome === 'success' ? 'allowed' : 'denied'],
+    };
   // authtrail's own events (audit.delivery.failure) and unknown custom categories: no ECS bucket
   // fits, and a wrong one would put them on security dashboards. event.action still names them.
   return undefined;
@@ -185,6 +192,7 @@ export function toEcs(event: AuditEvent): EcsDocument {
       retention: event.retention,
       heartbeat: event.heartbeat,
       lockout: event.lockout,
+      access: event.access,
       // All of it, the severity word and the evidence ids included: ECS has a field for neither.
       detection,
       oauth: {

@@ -127,6 +127,7 @@ export function toOcsf(event: AuditEvent): OcsfEvent {
     retention: event.retention,
     heartbeat: event.heartbeat,
     lockout: event.lockout,
+    access: event.access,
     oauth: {
       client_id: event.client?.id,
       issuer: oauth?.issuer,
