@@ -116,26 +116,15 @@ async function openEmbedded(directory: string, options: OpenOptions): Promise<St
   return embeddedStore({ directory, readOnly: options.write !== true });
 }
 
-const UNIT_MS: Readonly<Record<string, number>> = {
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-
 /** `--from` / `--to`: an ISO-8601 time, `now`, or a time before now such as `-24h`, `-7d`, `-30m`. */
-export function instant(option: string, text: string | undefined, now: number): Date | undefined {
+export async function instant(
+  option: string,
+  text: string | undefined,
+  now: number,
+): Promise<Date | undefined> {
   if (text === undefined) return undefined;
-  if (text === 'now') return new Date(now);
-  const relative = /^-(\d{1,6})([smhdw])$/.exec(text);
-  if (relative) return new Date(now - Number(relative[1]) * UNIT_MS[relative[2]!]!);
-  // A date with a time and no zone would be read in the local zone: require a zone, or a bare date (UTC).
-  const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/.test(
-    text,
-  );
-  const date = new Date(text);
-  if (!iso || Number.isNaN(date.getTime()))
+  const date = (await loadStore()).parseTime(text, now);
+  if (date === undefined)
     throw new UsageError(
       `--${option} ${printable(text.slice(0, 40))} is not a time: use ISO-8601 with a zone (2026-03-01T10:00:00Z), a date (2026-03-01), now, or -30m, -24h, -7d`,
     );

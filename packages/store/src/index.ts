@@ -63,4 +63,5 @@ export {
   retentionEvents,
   retentionFailureEvent,
 } from './retention.js';
+export { parseTime } from './time.js';
 export * from './query/index.js';

@@ -67,7 +67,10 @@ export async function flow(args: string[]): Promise<number> {
     );
   const id = positionals[0]!;
   const now = Date.now();
-  const range = { from: instant('from', values.from, now), to: instant('to', values.to, now) };
+  const range = {
+    from: await instant('from', values.from, now),
+    to: await instant('to', values.to, now),
+  };
   const store = await openStore(values);
   let trail: Trail;
   try {

@@ -110,8 +110,8 @@ export async function query(args: string[]): Promise<number> {
     );
   const text = positionals[0] ?? '';
   const now = Date.now();
-  const from = instant('from', values.from, now);
-  const to = instant('to', values.to, now);
+  const from = await instant('from', values.from, now);
+  const to = await instant('to', values.to, now);
   const limit = whole('limit', values.limit, 50, 1, 10_000);
   const order = values.order ?? 'desc';
   if (order !== 'asc' && order !== 'desc')

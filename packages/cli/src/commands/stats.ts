@@ -55,8 +55,8 @@ export async function stats(args: string[]): Promise<number> {
   const topN = whole('top', values.top, 5, 1, 1000);
   const now = Date.now();
   // A histogram of all time would be thousands of buckets: the last day unless told otherwise.
-  const from = instant('from', values.from ?? '-24h', now);
-  const to = instant('to', values.to, now);
+  const from = await instant('from', values.from ?? '-24h', now);
+  const to = await instant('to', values.to, now);
   const text = positionals[0] ?? '';
   const where = await compile(text);
   const failing = await compile(text, 'outcome:failure');

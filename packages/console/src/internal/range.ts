@@ -1,4 +1,5 @@
 // Query-string parameters of the API, checked: times, whole numbers, words from a list.
+import { parseTime } from '@authtrail/store';
 
 /** A parameter the caller got wrong: answered 400 with `code` and `message`. */
 export class BadRequest extends Error {
@@ -11,23 +12,11 @@ export class BadRequest extends Error {
   }
 }
 
-const UNIT_MS: Readonly<Record<string, number>> = {
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
-
 /** `from` / `to`: ISO-8601 with a zone, a date (UTC), `now`, or `-30m`, `-24h`, `-7d`, `-2w`. */
 export function instant(name: string, text: string | null, now: number): Date | undefined {
   if (text === null || text === '') return undefined;
-  if (text === 'now') return new Date(now);
-  const relative = /^-(\d{1,6})([smhdw])$/.exec(text);
-  if (relative) return new Date(now - Number(relative[1]) * UNIT_MS[relative[2]!]!);
-  const date = new Date(text);
-  if (!ISO.test(text) || Number.isNaN(date.getTime()))
+  const date = parseTime(text, now);
+  if (date === undefined)
     throw new BadRequest(
       'invalid_parameter',
       `${name} is not a time: use ISO-8601 with a zone (2026-03-01T10:00:00Z), a date, now, or -30m, -24h, -7d`,
