@@ -55,4 +55,6 @@ test('npm run bench measures bare, the floor and authtrail side by side and repo
   } finally {
     rmSync(path, { force: true });
   }
-});
+  // Three server processes started, warmed up and measured in turn: far past jest's 30 s on a
+  // machine busy with the rest of the suite.
+}, 120_000);

@@ -45,6 +45,9 @@ async function start() {
   }
 }
 
+// Opened (and migrated) before any server listens: PGlite's start takes the event loop for a
+// second or more, which in the middle of a sign-in would outlast the servers' keep-alive.
+await store.migrate();
 const stack = await start();
 const step = async (title, fn) => {
   say(`\n${paint(36, title)}\n`);

@@ -42,6 +42,9 @@ beforeAll(async () => {
     service: 'web-rp',
     keys: { fingerprint: 'cli-test-fingerprint-key-0123456789abcdef' },
     clock: () => now,
+    // PGlite's first start can take longer than the default 5 s on a busy machine: the close
+    // waits for the store, whose lock the CLI needs next.
+    delivery: { closeTimeoutMs: 60_000 },
   });
   const at = (ms: number, event: Parameters<typeof auditor.record>[0]) => {
     now = T0 + ms;
