@@ -12,6 +12,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { SCRIPT } from './internal/script.js';
 import { redisLocks } from './internal/locks.js';
 import { redisSilences } from './internal/silences.js';
+import { timely } from './internal/timely.js';
 
 /** Options of {@link redisState}. */
 export interface RedisStateOptions {
@@ -175,35 +176,15 @@ export function redisState(options: RedisStateOptions = {}): RedisDetectorState 
       // Waiting for a retry after a lost connection: the batch is counted here at once.
       if (!CONNECTING.has(client.status) && client.status !== 'ready')
         return fallback(ops, `is not connected (${client.status})`);
-      let timer: NodeJS.Timeout | undefined;
-      const abort = new AbortController();
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('late')), timeoutMs);
-        timer.unref();
-      });
-      let raw: string;
-      try {
-        raw = await Promise.race([connected(abort.signal).then(() => run(ops)), late]);
-      } catch (error) {
-        const message = (error as Error).message;
-        return fallback(
-          ops,
-          message === 'late'
-            ? `did not answer within ${timeoutMs} ms`
-            : `failed (${message.slice(0, 200)})`,
-          message === 'late',
-        );
-      } finally {
-        clearTimeout(timer);
-        abort.abort();
-      }
+      const answer = await timely(connected, () => run(ops), timeoutMs);
+      if (!('raw' in answer)) return fallback(ops, answer.problem, answer.late);
       counts.batches++;
       if (!shared) {
         shared = true;
         tell({ state: 'shared' });
         notify(() => o.onRecover?.());
       }
-      return (JSON.parse(raw) as Answer[]).map(decode);
+      return (JSON.parse(answer.raw) as Answer[]).map(decode);
     },
     stats: () => ({ ...local.stats(), ...counts, shared }),
     listen(listener) {

@@ -7,6 +7,7 @@ import {
   type Silences,
 } from '@authtrail/detect';
 import type { Redis } from 'ioredis';
+import { timely } from './timely.js';
 
 /** How long a silence is remembered after it began: as `memoryState` does (a day). */
 const KEPT_MS = 86_400_000;
@@ -151,29 +152,13 @@ export function redisSilences(
       // A held silence of a slot not asked about is not over: asked again at the next tick.
       held: held.filter((h) => index.has(h.slot)).map((h) => [index.get(h.slot), h.key]),
     };
-    let timer: NodeJS.Timeout | undefined;
-    const abort = new AbortController();
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('late')), timeoutMs);
-      timer.unref();
-    });
-    let raw: string;
-    try {
-      raw = await Promise.race([link.connected(abort.signal).then(() => call(all, args)), late]);
-    } catch (error) {
-      const message = (error as Error).message;
-      link.failed(
-        message === 'late'
-          ? `did not answer within ${timeoutMs} ms`
-          : `failed (${message.slice(0, 200)})`,
-      );
+    const got = await timely(link.connected, () => call(all, args), timeoutMs);
+    if (!('raw' in got)) {
+      link.failed(got.problem);
       return undefined;
-    } finally {
-      clearTimeout(timer);
-      abort.abort();
     }
     link.answered();
-    const answer = JSON.parse(raw) as { s: unknown; o: unknown };
+    const answer = JSON.parse(got.raw) as { s: unknown; o: unknown };
     // cjson writes an empty table as `{}`.
     const list = (x: unknown) => (Array.isArray(x) ? (x as unknown[][]) : []);
     return {
