@@ -2,9 +2,7 @@
 // mid-stream, then started again, and stopped (SIGSTOP: a Redis that does not answer). The engine
 // records each change of where it counts in the trail, once per outage, with the user's callbacks
 // still called; no event carries the Redis password, URL or a key.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { connect, createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import {
   createAuditor,
   memorySink,
@@ -15,61 +13,13 @@ import {
 } from '@authtrail/core';
 import { detectors } from '@authtrail/detect';
 import { redisState } from '@authtrail/detect-redis';
+import { freePort, startRedis, stopRedis } from './helpers.js';
 // The official OCSF 1.3.0 and ECS 8.11 definitions, as core's format tests read them.
 import { ecsProblems, ocsfProblems } from '../../core/test/formats-schemas.js';
 
 const KEY = 'detect-redis-fallback-event-fingerprint-key-7c2d';
 const PASSWORD = 'redis-password-canary-4f8e1b';
 const PREFIX = 'fallback-event-test:';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--requirepass',
-      PASSWORD,
-    ],
-    { stdio: 'ignore' },
-  );
-  // Up when it answers (NOAUTH is an answer): a bare socket, as a client that failed keeps timers.
-  for (let i = 0; ; i++) {
-    const answered = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-      socket.once('data', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (answered) break;
-    if (i > 100) throw new Error('redis-server did not start');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return child;
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGKILL');
-  await once(child, 'exit');
-}
 
 const failure = (account: string): ManualEvent => ({
   type: 'authn.login.failure',
@@ -86,13 +36,13 @@ let server: ChildProcess | undefined;
 afterEach(async () => {
   if (server) {
     server.kill('SIGCONT');
-    await kill(server);
+    await stopRedis(server);
   }
 });
 
 test('Redis killed mid-stream: one audit.detection_state.failure (store_unavailable), one audit.detection_state.success once it is back; the callbacks still called; no password, URL or key in them', async () => {
   const port = await freePort();
-  server = await startRedis(port);
+  server = await startRedis(port, ['--requirepass', PASSWORD]);
   const url = `redis://:${PASSWORD}@127.0.0.1:${port}`;
   let fellBack = 0;
   let recovered = 0;
@@ -119,7 +69,7 @@ test('Redis killed mid-stream: one audit.detection_state.failure (store_unavaila
   await send('before@example.com', 3);
   expect(stateEvents(memory.events)).toEqual([]);
 
-  await kill(server);
+  await stopRedis(server);
   // Several batches while it is down: one event for the outage, not one per batch.
   await send('during@example.com', 4);
   expect(state.stats().fallbacks).toBeGreaterThanOrEqual(4);
@@ -135,7 +85,7 @@ test('Redis killed mid-stream: one audit.detection_state.failure (store_unavaila
   // Detection went on, in this process.
   expect(memory.events.filter((e) => e.type === 'authn.bruteforce.detected')).toHaveLength(2);
 
-  server = await startRedis(port);
+  server = await startRedis(port, ['--requirepass', PASSWORD]);
   for (let i = 0; i < 100 && state.stats().shared === false; i++) {
     await send('probe@example.com', 1);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -162,7 +112,7 @@ test('Redis killed mid-stream: one audit.detection_state.failure (store_unavaila
 
 test('Redis that does not answer (stopped): the failure says store_timeout', async () => {
   const port = await freePort();
-  server = await startRedis(port);
+  server = await startRedis(port, ['--requirepass', PASSWORD]);
   const state = redisState({
     redis: `redis://:${PASSWORD}@127.0.0.1:${port}`,
     prefix: PREFIX,

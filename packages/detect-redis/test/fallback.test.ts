@@ -1,53 +1,14 @@
 // Redis down or slow, for real: a redis-server of this test's own, killed mid-stream, stopped
 // (SIGSTOP: a Redis that does not answer) and started again. Detection goes on in the process,
 // counted, and comes back to Redis by itself.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { connect, createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { createAuditor, memorySink, type AuthtrailError, type ManualEvent } from '@authtrail/core';
 import { detectors } from '@authtrail/detect';
 import { redisState } from '@authtrail/detect-redis';
+import { freePort, startRedis, stopRedis } from './helpers.js';
 import { Redis } from 'ioredis';
 
 const KEY = 'detect-redis-fallback-fingerprint-key-1f9a';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  // Up when it answers PING (a bare socket: a client that failed to connect keeps timers).
-  for (let i = 0; ; i++) {
-    const answered = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-      socket.once('data', (data) => {
-        socket.destroy();
-        resolve(data.toString().startsWith('+PONG'));
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (answered) break;
-    if (i > 100) throw new Error('redis-server did not start');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return child;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGKILL');
-  await once(child, 'exit');
-}
 
 const failure = (account: string): ManualEvent => ({
   type: 'authn.login.failure',
@@ -62,7 +23,7 @@ let server: ChildProcess | undefined;
 afterEach(async () => {
   if (server) {
     server.kill('SIGCONT');
-    await stop(server);
+    await stopRedis(server);
   }
 });
 
@@ -101,7 +62,7 @@ test('Redis killed mid-stream: detections go on in the process, counted; restart
   expect(detectedFor('before@example.com')).toHaveLength(1);
   expect(state.stats()).toMatchObject({ fallbacks: 0, shared: true });
 
-  await stop(server);
+  await stopRedis(server);
   const started = performance.now();
   await attack('during@example.com');
   // Counted here, and at once: the batches did not wait for a Redis that is gone.

@@ -47,19 +47,23 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts a redis-server of the test's own on `port`; resolves once it answers PING. */
-export async function startRedis(port: number): Promise<ChildProcess> {
+/**
+ * Starts a redis-server of the test's own on `port` (`args`: more of its options, such as
+ * `--requirepass`); resolves once it answers PING (NOAUTH is an answer too). Probed with a bare
+ * socket: a client that failed to connect keeps timers.
+ */
+export async function startRedis(port: number, args: string[] = []): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
     { stdio: 'ignore' },
   );
   for (let i = 0; ; i++) {
     const answered = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-      socket.once('data', (data) => {
+      socket.once('data', () => {
         socket.destroy();
-        resolve(data.toString().startsWith('+PONG'));
+        resolve(true);
       });
       socket.once('error', () => resolve(false));
     });
@@ -67,4 +71,11 @@ export async function startRedis(port: number): Promise<ChildProcess> {
     if (i > 100) throw new Error('redis-server did not start');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Kills a redis-server of the test's own (SIGKILL: no save, no goodbye) and waits for it. */
+export async function stopRedis(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGKILL');
+  await once(child, 'exit');
 }
