@@ -9,6 +9,7 @@ import {
 import { EventTypes as T } from '@authtrail/schema';
 import { alertFanout, type AlertStats } from './alerts.js';
 import { builtInDetectors } from './built-ins.js';
+import { compact } from './internal/compact.js';
 import { lockTable, type EnforceStats } from './lockouts.js';
 import { silenceWatch, type SilenceSlot, type SilenceWatch } from './internal/silences.js';
 import { resolveDetectors, type DetectorsOptions } from './options.js';
@@ -287,10 +288,14 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
       }
       await silences?.flush();
       if (ops.length === 0) return;
+      // Repeats that cannot change an answer are left out (an API's calls with one token): the
+      // state applies fewer ops, with the same decisions and the same state after.
+      const few = compact(ops);
+      const applied = few ? few.ops : ops;
       // One call per batch: a shared state applies it atomically, in one round trip.
-      const results = await state.apply(ops);
-      for (let i = 0; i < ops.length; i++)
-        if (results[i]?.fired) decide(origins[i]!, ops[i]!.key, results[i]!);
+      const results = await state.apply(applied);
+      for (let i = 0; i < applied.length; i++)
+        if (results[i]?.fired) decide(origins[few ? few.at[i]! : i]!, applied[i]!.key, results[i]!);
     },
     async close() {
       await locks?.close();
