@@ -22,6 +22,7 @@
 //   BENCH_VERIFY_ISSUER, BENCH_VERIFY_AUDIENCE, BENCH_VERIFY_JWKS_URI   for `verify`
 //   BENCH_PG_URL, BENCH_PG_SCHEMA   for `pg` (default postgres://postgres@127.0.0.1:5432/test, bench_pg)
 //   BENCH_REDIS_URL, BENCH_REDIS_PREFIX   for `detect-redis` (default redis://127.0.0.1:6379, authtrail:bench:)
+//   BENCH_MAX_WAIT_MS      authtrail's `delivery.maxWaitMs` for every authtrail config (default: its own, 0)
 //
 // Shutdown: authtrail configs install no signal listener, so that authtrail's own handling (close
 // the auditor, flush, raise the signal again) is what the runner measures after SIGTERM. The other
@@ -79,6 +80,9 @@ async function authtrailOptions() {
     ...(await configs[config]()),
     keys: { fingerprint: 'benchmark-fingerprint-key-0123456789' },
     service: 'bench',
+    ...(process.env.BENCH_MAX_WAIT_MS && {
+      delivery: { maxWaitMs: Number(process.env.BENCH_MAX_WAIT_MS) },
+    }),
   };
 }
 
