@@ -189,6 +189,7 @@ export function redisState(options: RedisStateOptions = {}): RedisDetectorState 
     stats: () => ({ ...local.stats(), ...counts, shared }),
     listen(listener) {
       listeners.add(listener);
+      return () => void listeners.delete(listener);
     },
     async close() {
       if (isClient) return;

@@ -89,6 +89,8 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
   const o = resolveDetectors(options);
   const state = o.state;
   let host: SinkHost | undefined;
+  // Stops the shared state telling this engine of its fallbacks, at close.
+  let unlisten: (() => void) | undefined;
   let running: Running[] = [];
   let hash: (value: string) => string = (value) => value;
   const counts = { events: 0, detections: 0, lost: 0, failed: 0 };
@@ -178,7 +180,7 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
         );
       host = h;
       hash = remembered((value) => h.fingerprint(value));
-      state.listen?.(stateChanged);
+      unlisten = state.listen?.(stateChanged) ?? undefined;
       if (o.enforce) {
         locks = lockTable(o.enforce, h, state);
         h.guardSignIn(locks.guard);
@@ -298,6 +300,7 @@ export function detectors(options?: DetectorsOptions): DetectorsSink {
         if (results[i]?.fired) decide(origins[few ? few.at[i]! : i]!, applied[i]!.key, results[i]!);
     },
     async close() {
+      unlisten?.();
       await locks?.close();
       await silences?.close();
       await alerts?.close();

@@ -214,9 +214,10 @@ export interface DetectorState {
   /**
    * A shared state that can fall back to counting in this process (its store down or slow) tells
    * each engine using it through `listener`: once when it falls back, once when it is shared
-   * again. The engine records each change as an audit event. Called by the engine at attach.
+   * again. The engine records each change as an audit event. Called by the engine at attach; what
+   * it returns stops the telling (the engine calls it at close).
    */
-  listen?(listener: (change: StateChange) => void): void;
+  listen?(listener: (change: StateChange) => void): void | (() => void);
   /**
    * `silence` rules: records each sighting as its key's latest (a late one never moves a key
    * back; `reset` forgets the key). Never throws: a shared state falls back as `apply` does.

@@ -457,3 +457,23 @@ test('a custom detector that throws skips the event for itself only, counted in 
   expect((await t.detected()).map((e) => e.detection?.detector)).toEqual(['brute_force']);
   expect(t.sink.stats().failed).toBe(10);
 });
+
+test("a closed engine stops listening to a shared state's fallbacks: one state outlives many engines", async () => {
+  const listeners = new Set<unknown>();
+  const inner = memoryState();
+  const state = {
+    apply: inner.apply.bind(inner),
+    stats: inner.stats.bind(inner),
+    listen(listener: unknown) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+  };
+  const first = setup({ state });
+  const second = setup({ state });
+  expect(listeners.size).toBe(2);
+  await first.auditor.close();
+  expect(listeners.size).toBe(1);
+  await second.auditor.close();
+  expect(listeners.size).toBe(0);
+});
