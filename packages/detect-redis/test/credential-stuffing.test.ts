@@ -2,17 +2,14 @@
 // deleted afterwards): the same failures through a detectors() sink on redisState and on
 // memoryState give the same detections, and Redis holds the service, accounts and IPs as keyed
 // hashes only.
-import { createHmac } from 'node:crypto';
-import { createAuditor, memorySink, type AuditEvent } from '@authtrail/core';
-import { detectors, memoryState, type DetectorState } from '@authtrail/detect';
+import { memoryState, type DetectorState } from '@authtrail/detect';
+import { harness, only, signIns, T0 } from '../../detect/test/support.js';
 import { redisState } from '../src/index.js';
 import { REDIS_URL, testPrefix } from './helpers.js';
 
 const KEY = 'stuffing-redis-fingerprint-key-3f9a1c7e5b2d';
 const SERVICE = 'shop-login-redis';
-const hash = (value: string) =>
-  createHmac('sha256', KEY).update(value).digest().subarray(0, 16).toString('base64url');
-const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
+const { hash } = signIns(KEY);
 const S = 1000;
 
 /** Failures as [time, account, ip]: a busy hour, a surge at 3x, a fast brute force, a second surge. */
@@ -32,45 +29,15 @@ function attack(): [number, string, string][] {
 
 /** The attack through an auditor on `state`; its detections with evidence ids as indexes. */
 async function run(state: DetectorState) {
-  let now = T0;
-  const memory = memorySink();
-  const auditor = createAuditor({
+  const t = harness({
     service: SERVICE,
-    sinks: [
-      memory,
-      detectors({
-        state,
-        builtIns: {
-          brute_force: false,
-          distributed_brute_force: false,
-          password_spraying: false,
-          success_after_brute_force: false,
-          disallowed_algorithm: false,
-          invalid_signature_burst: false,
-          access_token_replay: false,
-        },
-      }),
-    ],
-    keys: { fingerprint: KEY },
-    clock: () => now,
-    delivery: { handleSignals: false },
+    key: KEY,
+    detect: { state, ...only('credential_stuffing') },
   });
-  const ids: string[] = [];
-  for (const [time, account, ip] of attack()) {
-    now = time;
-    ids.push(
-      auditor.record({
-        type: 'authn.login.failure',
-        reason: 'invalid_credentials',
-        observer: { role: 'op' },
-        user: { hash: hash(account) },
-        source: { ip },
-      }).id,
-    );
-  }
-  await auditor.close();
-  return memory.events
-    .filter((e: AuditEvent) => e.outcome === 'detected')
+  const ids = attack().map(([time, account, ip]) => t.fail(time, account, ip).id);
+  await t.auditor.close();
+  return t.events
+    .filter((e) => e.outcome === 'detected')
     .map(({ detection: d }) => ({
       ...d,
       first: ids.indexOf(d!.first),

@@ -3,6 +3,7 @@
 import { createAuditor, memorySink, type AuditEvent, type ManualEvent } from '@authtrail/core';
 import { detectors, memoryState, type DetectorState } from '@authtrail/detect';
 import { redisState } from '@authtrail/detect-redis';
+import { only } from '../../detect/test/support.js';
 import { REDIS_URL, testPrefix } from './helpers.js';
 
 // Instances share the fingerprint key: the state's keys are keyed hashes, equal only under one key.
@@ -12,19 +13,7 @@ const IP = '203.0.113.77';
 
 function instance(state: DetectorState) {
   const memory = memorySink();
-  const sink = detectors({
-    builtIns: {
-      brute_force: {},
-      distributed_brute_force: false,
-      password_spraying: false,
-      credential_stuffing: false,
-      success_after_brute_force: false,
-      disallowed_algorithm: false,
-      invalid_signature_burst: false,
-      access_token_replay: false,
-    },
-    state,
-  });
+  const sink = detectors({ ...only('brute_force'), state });
   const auditor = createAuditor({
     service: 'detect-redis-test',
     sinks: [memory, sink],

@@ -132,7 +132,8 @@ export interface ResolvedDetectors {
   readonly enforce: ResolvedEnforce | undefined;
 }
 
-const BUILT_INS = [
+/** Every built-in detector's name: the options check against it, and tests derive from it. */
+export const BUILT_IN_NAMES = [
   'brute_force',
   'distributed_brute_force',
   'password_spraying',
@@ -153,8 +154,8 @@ export function resolveDetectors(options: DetectorsOptions | undefined): Resolve
   const given = check.o.builtIns === false ? false : check.object('builtIns', check.o.builtIns);
   const builtIns: ResolvedBuiltIns = {};
   if (given) {
-    check.known('builtIns', given, BUILT_INS);
-    const each = <K extends (typeof BUILT_INS)[number]>(name: K) => {
+    check.known('builtIns', given, BUILT_IN_NAMES);
+    const each = <K extends (typeof BUILT_IN_NAMES)[number]>(name: K) => {
       const value = given[name];
       if (value === false) return undefined;
       return check.object(

@@ -18,6 +18,7 @@ import {
   type Detector,
   type DetectorsOptions,
 } from '../src/index.js';
+import { only } from './support.js';
 
 const KEY = 'alerts-test-fingerprint-key-8c2d4e6f1a3b';
 const SECRET = `whsec_${Buffer.from('alerts-test-signing-secret-0123456789').toString('base64')}`;
@@ -75,15 +76,7 @@ async function until(what: () => boolean, ms = 5000): Promise<void> {
 /** Fast grouping for tests; `alerts` adds or overrides. */
 function setup(alerts: AlertsOptions, options: DetectorsOptions = {}) {
   const sink = detectors({
-    builtIns: {
-      brute_force: { threshold: 3 },
-      distributed_brute_force: false,
-      password_spraying: false,
-      success_after_brute_force: false,
-      disallowed_algorithm: false,
-      invalid_signature_burst: false,
-      access_token_replay: false,
-    },
+    ...only('brute_force', { threshold: 3 }),
     ...options,
     alerts: {
       groupWaitMs: 50,

@@ -2,73 +2,29 @@
 // auditor's test clock reach a detectors() sink and a memory sink; decisions are read back from
 // the memory sink. Times are laid on the surge rule's 30 s buckets (T0 is on one's edge) so that
 // "the window" and "the hour before" hold exactly what each test says.
-import { createHmac } from 'node:crypto';
-import { createAuditor, memorySink, type AuditEvent, type ManualEvent } from '@authtrail/core';
 import {
   callbackAlert,
   detectors,
   type AlertNotification,
   type DetectorsOptions,
 } from '../src/index.js';
+import { T0, harness, only, signIns, type Harness } from './support.js';
 
 const KEY = 'stuffing-test-fingerprint-key-8c2d4e6f0a1b';
 const SERVICE = 'shop-login';
-const hash = (value: string) =>
-  createHmac('sha256', KEY).update(value).digest().subarray(0, 16).toString('base64url');
-
-const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
+const { hash } = signIns(KEY);
 const S = 1000;
 
 /** Only credential_stuffing (tuned by `tune`), unless `options` says otherwise. */
-function setup(tune: object = {}, options: DetectorsOptions = {}) {
-  let now = T0;
-  const memory = memorySink();
-  const sink = detectors({
-    builtIns: {
-      brute_force: false,
-      distributed_brute_force: false,
-      password_spraying: false,
-      success_after_brute_force: false,
-      disallowed_algorithm: false,
-      invalid_signature_burst: false,
-      access_token_replay: false,
-      credential_stuffing: tune,
-    },
-    ...options,
-  });
-  const auditor = createAuditor({
+const setup = (tune: object = {}, options: DetectorsOptions = {}) =>
+  harness({
     service: SERVICE,
-    sinks: [memory, sink],
-    keys: { fingerprint: KEY },
-    clock: () => now,
-    delivery: { handleSignals: false },
+    key: KEY,
+    detect: { ...only('credential_stuffing', tune), ...options },
   });
-  return {
-    auditor,
-    sink,
-    /** A failed sign-in for `account` from `ip` at `ms`; the recorded event. */
-    fail(ms: number, account: string, ip = '198.51.100.7'): AuditEvent {
-      now = ms;
-      return auditor.record(failure(account, ip));
-    },
-    async detected(): Promise<AuditEvent[]> {
-      await auditor.flush();
-      return memory.events.filter((e) => e.outcome === 'detected');
-    },
-    events: memory.events,
-  };
-}
-
-const failure = (account: string, ip: string): ManualEvent => ({
-  type: 'authn.login.failure',
-  reason: 'invalid_credentials',
-  observer: { role: 'op' },
-  user: { hash: hash(account) },
-  source: { ip },
-});
 
 /** `n` failures from `at`, `step` ms apart, each of its own account (a leaked list). */
-function list(t: ReturnType<typeof setup>, at: number, n: number, step = 200, tag = 'x') {
+function list(t: Harness, at: number, n: number, step = 200, tag = 'x') {
   return Array.from({ length: n }, (_, i) =>
     t.fail(at + i * step, `${tag}${i}@example.com`, `203.0.113.${i % 250}`),
   );
@@ -78,7 +34,7 @@ function list(t: ReturnType<typeof setup>, at: number, n: number, step = 200, ta
  * An hour of 60 failures per 5 minutes (720, one every 5 s) from T0 over five accounts: a busy
  * service whose users mistype, too few distinct accounts to be a surge itself.
  */
-function busyHour(t: ReturnType<typeof setup>) {
+function busyHour(t: Harness) {
   for (let i = 0; i < 720; i++) t.fail(T0 + i * 5 * S, `regular${i % 5}@example.com`);
 }
 /** The first bucket after the busy hour whose window holds none of it: T0 + 60 min + 4.5 min. */
@@ -298,22 +254,11 @@ describe('credential_stuffing', () => {
     const off = setup(false as never);
     list(off, T0, 60);
     expect(await off.detected()).toEqual([]);
-    const memory = memorySink();
-    let now = T0;
-    const auditor = createAuditor({
-      service: SERVICE,
-      sinks: [memory, detectors()],
-      keys: { fingerprint: KEY },
-      clock: () => now,
-      delivery: { handleSignals: false },
-    });
-    for (let i = 0; i < 50; i++) {
-      now = T0 + i * 200;
-      auditor.record(failure(`d${i}@example.com`, `192.0.2.${i}`));
-    }
-    await auditor.flush();
+    // No detect options: every built-in on.
+    const all = harness({ service: SERVICE, key: KEY });
+    for (let i = 0; i < 50; i++) all.fail(T0 + i * 200, `d${i}@example.com`, `192.0.2.${i}`);
     expect(
-      memory.events.filter((e) => e.detection?.detector === 'credential_stuffing'),
+      (await all.detected()).filter((e) => e.detection?.detector === 'credential_stuffing'),
     ).toHaveLength(1);
   });
 

@@ -1,73 +1,15 @@
 // The detector engine in a real auditor: events recorded through it (at times set by the auditor's
 // test clock) reach a detectors() sink and a memory sink; decisions are read back from the memory
 // sink, as every sink receives them.
-import { createHmac } from 'node:crypto';
-import { createAuditor, memorySink, type AuditEvent, type ManualEvent } from '@authtrail/core';
+import { createAuditor, memorySink, type ManualEvent } from '@authtrail/core';
 import { detectors, memoryState, type Detector, type DetectorsOptions } from '../src/index.js';
+import { KEY, T0, harness, only, signIns } from './support.js';
 
-const KEY = 'detect-test-fingerprint-key-5b1e9c7a3d2f';
-const hash = (value: string) =>
-  createHmac('sha256', KEY).update(value).digest().subarray(0, 16).toString('base64url');
-
-const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
+const { hash, failure, success } = signIns();
 const MIN = 60_000;
 
 /** An auditor with a detectors() sink and a memory sink; `at(ms)` sets the time of what follows. */
-function setup(options?: DetectorsOptions) {
-  let now = T0;
-  const memory = memorySink();
-  const sink = detectors(options);
-  const auditor = createAuditor({
-    service: 'detect-test',
-    sinks: [memory, sink],
-    keys: { fingerprint: KEY },
-    clock: () => now,
-    delivery: { handleSignals: false },
-  });
-  return {
-    auditor,
-    sink,
-    at(ms: number) {
-      now = ms;
-    },
-    record(event: ManualEvent) {
-      return auditor.record(event);
-    },
-    /** Flushes (detections recorded while delivering included), then the decisions so far. */
-    async detected(): Promise<AuditEvent[]> {
-      await auditor.flush();
-      return memory.events.filter((e) => e.outcome === 'detected');
-    },
-    events: memory.events,
-  };
-}
-
-const failure = (account: string, ip: string): ManualEvent => ({
-  type: 'authn.login.failure',
-  reason: 'invalid_credentials',
-  observer: { role: 'op' },
-  user: { hash: hash(account) },
-  source: { ip },
-});
-const success = (account: string, ip: string): ManualEvent => ({
-  type: 'authn.login.success',
-  observer: { role: 'op' },
-  user: { id: account },
-  source: { ip },
-});
-const only = (name: string) =>
-  ({
-    builtIns: {
-      brute_force: false,
-      distributed_brute_force: false,
-      password_spraying: false,
-      success_after_brute_force: false,
-      disallowed_algorithm: false,
-      invalid_signature_burst: false,
-      access_token_replay: false,
-      [name]: {},
-    },
-  }) as DetectorsOptions;
+const setup = (options?: DetectorsOptions) => harness({ detect: options });
 
 describe('options', () => {
   test('reports every problem at once, each with its place and a fix', () => {

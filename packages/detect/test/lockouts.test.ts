@@ -1,12 +1,11 @@
 // Enforcement's lock table in a real auditor, asked through the adapters' guard (AdapterHandle.guard)
 // as an adapter asks it: its bound, and its end on close. The HTTP side is test/enforce.test.ts.
-import { createHmac } from 'node:crypto';
-import { createAuditor, memorySink, type ManualEvent } from '@authtrail/core';
+import { createAuditor, memorySink } from '@authtrail/core';
 import { detectors } from '../src/index.js';
+import { signIns } from './support.js';
 
 const KEY = 'lockouts-test-fingerprint-key-93c1d7e2a0';
-const hash = (value: string) =>
-  createHmac('sha256', KEY).update(value).digest().subarray(0, 16).toString('base64url');
+const { failure } = signIns(KEY);
 
 function setup(enforce: { lockout_s: number; maxLocks?: number }) {
   const memory = memorySink();
@@ -24,14 +23,7 @@ function setup(enforce: { lockout_s: number; maxLocks?: number }) {
     memory,
     /** Ten failed sign-ins of `account` from `ip`, as an app's login form records them. */
     async lock(account: string, ip: string) {
-      const failure: ManualEvent = {
-        type: 'authn.login.failure',
-        reason: 'invalid_credentials',
-        observer: { role: 'op' },
-        user: { hash: hash(account) },
-        source: { ip },
-      };
-      for (let i = 0; i < 10; i++) auditor.record(failure);
+      for (let i = 0; i < 10; i++) auditor.record(failure(account, ip));
       await auditor.flush();
       await auditor.flush(); // the decision's own lock event
     },

@@ -11,6 +11,7 @@ import {
   type StateOp,
   type StateResult,
 } from '../src/index.js';
+import { only } from './support.js';
 
 const S = 1000;
 /** The memory state answers at once: no promise. */
@@ -81,18 +82,7 @@ test('the bound: a million distinct accounts and IPs keep at most maxKeys keys p
   const maxKeys = 100_000;
   const state = memoryState({ maxKeys });
   // brute_force alone (one hash an event): each table is bounded the same way.
-  const sink = detectors({
-    state,
-    builtIns: {
-      distributed_brute_force: false,
-      password_spraying: false,
-      credential_stuffing: false,
-      success_after_brute_force: false,
-      disallowed_algorithm: false,
-      invalid_signature_burst: false,
-      access_token_replay: false,
-    },
-  });
+  const sink = detectors({ state, ...only('brute_force') });
   const auditor = createAuditor({
     sinks: [sink],
     keys: { fingerprint: 'detect-bound-fingerprint-key-2e7c9a1f5b3d' },

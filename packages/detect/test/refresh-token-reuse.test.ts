@@ -1,35 +1,23 @@
 // refresh_token_reuse in a real auditor: the provider's refresh, revocation and failure events (as
 // core records them) are recorded through an auditor with a detectors() sink; the decisions are
 // read back from a memory sink. The token is only ever a fingerprint here, as in core's events.
-import { createHmac } from 'node:crypto';
-import { createAuditor, memorySink, type AuditEvent, type ManualEvent } from '@authtrail/core';
+import type { AuditEvent, ManualEvent } from '@authtrail/core';
 import { detectors, type DetectorsOptions } from '../src/index.js';
+import { T0, harness, signIns } from './support.js';
 
 const KEY = 'reuse-test-fingerprint-key-8d2f6a1c9e4b';
-const hash = (value: string) =>
-  createHmac('sha256', KEY).update(value).digest().subarray(0, 16).toString('base64url');
-
-const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
+const { hash } = signIns(KEY);
 const DAY = 86_400_000;
 const X = hash('refresh-token-x');
 const Y = hash('refresh-token-y');
 
 function setup(options: DetectorsOptions = {}) {
-  let now = T0;
-  const memory = memorySink();
-  const auditor = createAuditor({
-    service: 'reuse-test',
-    sinks: [memory, detectors(options)],
-    keys: { fingerprint: KEY },
-    clock: () => now,
-    delivery: { handleSignals: false },
-  });
+  const t = harness({ service: 'reuse-test', key: KEY, detect: options });
   return {
-    at: (ms: number) => void (now = ms),
-    record: (e: ManualEvent) => auditor.record(e),
+    at: t.at,
+    record: t.record,
     async detected(): Promise<AuditEvent[]> {
-      await auditor.flush();
-      return memory.events.filter((e) => e.type === 'oauth.token_reuse.detected');
+      return (await t.detected()).filter((e) => e.type === 'oauth.token_reuse.detected');
     },
   };
 }

@@ -1,7 +1,6 @@
 // silent_pipeline: an instance whose heartbeats stop. The state's silence primitive is driven
 // with explicit times (exact thresholds, no waiting); the engine runs on real auditors and a real
 // clock with 1-second heartbeats (a few seconds per test: the silence is real time passing).
-import { createHmac } from 'node:crypto';
 import { createAuditor, memorySink, type AuditEvent, type Batch, type Sink } from '@authtrail/core';
 import {
   callbackAlert,
@@ -14,10 +13,10 @@ import {
   type Sighting,
   type Silences,
 } from '../src/index.js';
+import { only, signIns } from './support.js';
 
 const KEY = 'detect-silence-test-fingerprint-key-4e7a';
-const hash = (value: string) =>
-  createHmac('sha256', KEY).update(value).digest().subarray(0, 16).toString('base64url');
+const { hash } = signIns(KEY);
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 const SLOT = 'silent_pipeline#0';
 
@@ -35,17 +34,7 @@ const silentAt = (state: DetectorState, now: number, held: readonly Held[]) =>
   state.silent!([SLOT], now, held) as Silences;
 
 const onlySilence = (alerts?: DetectorsOptions['alerts']): DetectorsOptions => ({
-  builtIns: {
-    brute_force: false,
-    distributed_brute_force: false,
-    password_spraying: false,
-    credential_stuffing: false,
-    success_after_brute_force: false,
-    disallowed_algorithm: false,
-    invalid_signature_burst: false,
-    access_token_replay: false,
-    silent_pipeline: {},
-  } as DetectorsOptions['builtIns'],
+  ...only('silent_pipeline'),
   ...(alerts ? { alerts } : {}),
 });
 
