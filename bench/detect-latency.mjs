@@ -14,6 +14,7 @@
 // (BENCH_REDIS_URL, default redis://127.0.0.1:6379) under a prefix of its own, deleted afterwards.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -23,8 +24,8 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import Redis from 'ioredis';
 import { SignJWT, generateKeyPair } from 'jose';
+import { dropRedisKeys } from './redis-keys.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const SECRET = 'whsec_' + Buffer.from('bench-webhook-secret-0123456789').toString('base64');
@@ -123,11 +124,9 @@ async function main() {
       },
     },
   );
+  // The server's first line is its port.
   const [line] = await Promise.race([
-    createInterface({ input: child.stdout })
-      [Symbol.asyncIterator]()
-      .next()
-      .then((r) => [r.value]),
+    once(createInterface({ input: child.stdout }), 'line'),
     sleep(30_000).then(() => [undefined]),
   ]);
   const port = Number(line);
@@ -192,7 +191,7 @@ async function main() {
   receiver.close();
   agent.destroy();
   rmSync(dir, { recursive: true, force: true });
-  if (redis) await dropKeys(prefix);
+  if (redis) await dropRedisKeys(REDIS_URL, prefix);
 
   const latencies = [...sent]
     .map(([ip, t]) => (arrived.has(ip) ? arrived.get(ip) - t : undefined))
@@ -211,19 +210,4 @@ async function main() {
       `| ${rate} / ${achieved} | ${result.latency.p99} | ${result.errors + result.non2xx} | ${sent.size} | ${latencies.length} | ${badSignatures} | ${ms(q(0.5))} / ${ms(q(0.9))} / ${ms(q(0.99))} / ${ms(latencies.at(-1))} |`,
   );
   if (latencies.length < sent.size) process.exitCode = 1;
-}
-
-/** Deletes the keys the Redis run left under `prefix`. */
-async function dropKeys(prefix) {
-  const client = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await client.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    client.disconnect();
-  }
 }

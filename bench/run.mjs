@@ -41,8 +41,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import Redis from 'ioredis';
 import { SignJWT, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { dropRedisKeys } from './redis-keys.mjs';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH_DIR);
@@ -390,22 +390,7 @@ async function measure({ framework, config, seconds, connections, token, env, lo
       await pgClient.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await pgClient.end();
     }
-    if (config === 'detect-redis') await dropRedisKeys(`${schema}:`);
-  }
-}
-
-/** Deletes the keys a detect-redis round left under `prefix`. */
-async function dropRedisKeys(prefix) {
-  const redis = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
+    if (config === 'detect-redis') await dropRedisKeys(REDIS_URL, `${schema}:`);
   }
 }
 
